@@ -1,0 +1,9 @@
+DROP TABLE login_failures;
+DROP TABLE refresh_tokens;
+DROP TABLE article_slugs;
+DROP TABLE related_links;
+DROP TABLE article_authors;
+DROP TABLE article_topics;
+DROP TABLE articles;
+DROP TABLE topics;
+DROP TABLE users;

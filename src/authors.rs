@@ -1,0 +1,138 @@
+//! Public bylines: the people whose names stand on published articles. No email, nothing
+//! private; an account with no public article is not a byline.
+
+use actix_web::{get, web};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::db::schema::{article_authors, users};
+use crate::db::{self, DbConnection};
+use crate::domain::Key;
+use crate::error::ApiError;
+use crate::pagination;
+use crate::startup::AppState;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema, Queryable)]
+#[schema(example = json!({
+    "id": 2, "slug": "malika-rahimova", "name": "Malika Rahimova",
+    "bio": "Central Asia correspondent based in Dushanbe.", "article_count": 31
+}))]
+pub struct Author {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+    pub bio: Option<String>,
+    /// Published articles with this byline.
+    pub article_count: i64,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuthorPage {
+    pub data: Vec<Author>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListAuthorsQuery {
+    /// Page size, 1 to 100 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Which bylines to load.
+enum Bylines {
+    /// A page by name, after the given (name, id).
+    After(Option<(String, i32)>),
+    One(Key),
+}
+
+/// Authors with their count of public articles, alphabetically.
+fn bylines(conn: &mut DbConnection, which: Bylines, limit: i64) -> Result<Vec<Author>, ApiError> {
+    let mut query = article_authors::table
+        .inner_join(users::table)
+        .filter(article_authors::feed_published_at.le(db::now()))
+        .group_by((users::id, users::slug, users::name, users::bio))
+        .select((
+            users::id,
+            users::slug,
+            users::name,
+            users::bio,
+            diesel::dsl::count_star(),
+        ))
+        .order((users::name.asc(), users::id.asc()))
+        .limit(limit)
+        .into_boxed();
+    query = match which {
+        Bylines::After(None) => query,
+        Bylines::After(Some((name, id))) => query.filter(
+            users::name
+                .gt(name.clone())
+                .or(users::name.eq(name).and(users::id.gt(id))),
+        ),
+        Bylines::One(Key::Id(id)) => query.filter(users::id.eq(id)),
+        Bylines::One(Key::Slug(slug)) => query.filter(users::slug.eq(slug)),
+    };
+    Ok(query.load(conn)?)
+}
+
+/// List authors
+///
+/// Everyone with at least one published article, by name.
+#[utoipa::path(
+    tag = "authors",
+    params(ListAuthorsQuery),
+    responses((status = 200, description = "One page of authors", body = AuthorPage))
+)]
+#[get("/authors")]
+pub async fn list_authors(
+    state: web::Data<AppState>,
+    query: web::Query<ListAuthorsQuery>,
+) -> Result<web::Json<AuthorPage>, ApiError> {
+    let limit = pagination::limit(query.limit, 50, 100)?;
+    let after: Option<(String, i32)> = query
+        .cursor
+        .as_deref()
+        .map(pagination::decode_cursor)
+        .transpose()?;
+    let rows = db::run(&state.pool, move |conn| {
+        bylines(conn, Bylines::After(after), limit + 1)
+    })
+    .await?;
+    let (data, more) = pagination::split_page(rows, limit);
+    let next_cursor = more
+        .then(|| {
+            data.last()
+                .map(|a| pagination::encode_cursor(&(&a.name, a.id)))
+        })
+        .flatten();
+    Ok(web::Json(AuthorPage { data, next_cursor }))
+}
+
+/// Get an author
+///
+/// By id or slug; 404 for an account with no published article.
+#[utoipa::path(
+    tag = "authors",
+    params(("key" = String, Path, description = "The author's id or slug", example = "malika-rahimova")),
+    responses(
+        (status = 200, description = "The author", body = Author),
+        (status = 404, description = "No such author", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/authors/{key}")]
+pub async fn get_author(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<web::Json<Author>, ApiError> {
+    let key = Key::parse(&key).map_err(|e| ApiError::Validation(vec![e]))?;
+    let rows = db::run(&state.pool, move |conn| bylines(conn, Bylines::One(key), 1)).await?;
+    rows.into_iter()
+        .next()
+        .map(web::Json)
+        .ok_or_else(|| ApiError::not_found("author"))
+}

@@ -1,0 +1,419 @@
+//! Settings from the environment. Every variable is documented in the README; an invalid value
+//! stops the process with one line naming the variable and the reason.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A configuration error: which variable, and why it was refused.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {reason}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub reason: String,
+}
+
+impl ConfigError {
+    fn new(var: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            var,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Where the data lives: `postgres://` URLs select PostgreSQL, anything else is a SQLite file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(PathBuf),
+}
+
+pub const DEFAULT_SQLITE_PATH: &str = "./data/newsroom.db";
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let raw = raw.trim();
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self::Postgres(raw.to_owned()));
+        }
+        let path = raw.strip_prefix("sqlite://").unwrap_or(raw);
+        if path.is_empty() {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                "the SQLite file path is empty",
+            ));
+        }
+        if path.contains("://") {
+            return Err(ConfigError::new(
+                "DATABASE_URL",
+                "unsupported scheme: use postgres://... or a SQLite file path",
+            ));
+        }
+        Ok(Self::Sqlite(PathBuf::from(path)))
+    }
+
+    /// Creates the folder a SQLite file lives in.
+    pub fn prepare(&self) -> Result<(), ConfigError> {
+        if let Self::Sqlite(path) = self {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    ConfigError::new(
+                        "DATABASE_URL",
+                        format!("cannot create folder {}: {e}", dir.display()),
+                    )
+                })?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Never prints the password of a PostgreSQL URL.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Postgres(url) => {
+                let shown = match (url.find("://"), url.rfind('@')) {
+                    (Some(s), Some(at)) if at > s => format!("postgres://***@{}", &url[at + 1..]),
+                    _ => url.clone(),
+                };
+                f.write_str(&shown)
+            }
+            Self::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+        }
+    }
+}
+
+/// A secret that never shows in logs or debug output.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+pub const MIN_JWT_SECRET_LEN: usize = 32;
+
+#[derive(Clone, Debug)]
+pub struct JwtConfig {
+    pub secret: Secret,
+    pub issuer: String,
+    pub audience: String,
+    pub access_ttl: Duration,
+    pub refresh_ttl: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// No cross-origin access.
+    None,
+    /// Any origin may read public content (`*`).
+    Any,
+    List(Vec<String>),
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub database: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub jwt: JwtConfig,
+    pub pool_size: u32,
+    pub cors_origins: CorsOrigins,
+    pub body_limit: usize,
+}
+
+/// Reads variables through `lookup`, so tests need not touch the process environment.
+pub struct Env<F: Fn(&str) -> Option<String>>(pub F);
+
+impl<F: Fn(&str) -> Option<String>> Env<F> {
+    fn get(&self, var: &str) -> Option<String> {
+        (self.0)(var).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse_number<T>(
+        &self,
+        var: &'static str,
+        default: T,
+        min: T,
+        max: T,
+    ) -> Result<T, ConfigError>
+    where
+        T: std::str::FromStr + PartialOrd + fmt::Display + Copy,
+    {
+        let Some(raw) = self.get(var) else {
+            return Ok(default);
+        };
+        let value: T = raw
+            .trim()
+            .parse()
+            .map_err(|_| ConfigError::new(var, format!("`{raw}` is not a whole number")))?;
+        if value < min || value > max {
+            return Err(ConfigError::new(
+                var,
+                format!("{value} is out of range ({min} to {max})"),
+            ));
+        }
+        Ok(value)
+    }
+
+    pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
+        let db = match self.get("DATABASE_URL") {
+            Some(raw) => DatabaseUrl::parse(&raw)?,
+            None => DatabaseUrl::Sqlite(PathBuf::from(DEFAULT_SQLITE_PATH)),
+        };
+        db.prepare()?;
+        Ok(db)
+    }
+
+    fn jwt_secret(&self, database: &DatabaseUrl) -> Result<Secret, ConfigError> {
+        const VAR: &str = "NEWSROOM_JWT_SECRET";
+        let secret = match (self.get(VAR), database) {
+            (Some(value), _) => value.into_bytes(),
+            (None, DatabaseUrl::Sqlite(path)) => {
+                let dir = path.parent().unwrap_or_else(|| Path::new("."));
+                load_or_create_secret(&dir.join("jwt-secret"))
+                    .map_err(|reason| ConfigError::new(VAR, reason))?
+            }
+            (None, DatabaseUrl::Postgres(_)) => {
+                return Err(ConfigError::new(
+                    VAR,
+                    "required when DATABASE_URL is PostgreSQL",
+                ))
+            }
+        };
+        if secret.len() < MIN_JWT_SECRET_LEN {
+            return Err(ConfigError::new(
+                VAR,
+                format!("must be at least {MIN_JWT_SECRET_LEN} bytes long"),
+            ));
+        }
+        Ok(Secret(secret))
+    }
+
+    pub fn config(&self) -> Result<Config, ConfigError> {
+        let database = self.database()?;
+        let bind_raw = self
+            .get("NEWSROOM_BIND")
+            .unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind = bind_raw.trim().parse().map_err(|_| {
+            ConfigError::new(
+                "NEWSROOM_BIND",
+                format!("`{bind_raw}` is not an address:port"),
+            )
+        })?;
+        let jwt = JwtConfig {
+            secret: self.jwt_secret(&database)?,
+            issuer: self
+                .get("NEWSROOM_JWT_ISSUER")
+                .unwrap_or_else(|| "newsroom".into()),
+            audience: self
+                .get("NEWSROOM_JWT_AUDIENCE")
+                .unwrap_or_else(|| "newsroom".into()),
+            access_ttl: Duration::from_secs(self.parse_number(
+                "NEWSROOM_ACCESS_TOKEN_TTL",
+                900,
+                10,
+                86_400,
+            )?),
+            refresh_ttl: Duration::from_secs(
+                self.parse_number("NEWSROOM_REFRESH_TOKEN_DAYS", 30u64, 1, 365)? * 86_400,
+            ),
+        };
+        let pool_size = self.parse_number("NEWSROOM_DB_POOL_SIZE", 8u32, 1, 256)?;
+        let body_limit = self.parse_number("NEWSROOM_BODY_LIMIT", 1usize << 20, 1024, 64 << 20)?;
+        let cors_origins = self.cors_origins()?;
+        Ok(Config {
+            database,
+            bind,
+            jwt,
+            pool_size,
+            cors_origins,
+            body_limit,
+        })
+    }
+
+    fn cors_origins(&self) -> Result<CorsOrigins, ConfigError> {
+        let Some(raw) = self.get("NEWSROOM_CORS_ORIGINS") else {
+            return Ok(CorsOrigins::None);
+        };
+        let origins: Vec<String> = raw
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        if origins.iter().any(|o| o == "*") {
+            return if origins.len() == 1 {
+                Ok(CorsOrigins::Any)
+            } else {
+                Err(ConfigError::new(
+                    "NEWSROOM_CORS_ORIGINS",
+                    "`*` cannot be combined with other origins",
+                ))
+            };
+        }
+        for origin in &origins {
+            let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin["https://".len().min(origin.len())..].contains('/');
+            if !valid {
+                return Err(ConfigError::new(
+                    "NEWSROOM_CORS_ORIGINS",
+                    format!("`{origin}` is not an origin such as https://www.example.com"),
+                ));
+            }
+        }
+        Ok(CorsOrigins::List(origins))
+    }
+}
+
+/// Reads the process environment.
+pub fn from_env() -> Env<impl Fn(&str) -> Option<String>> {
+    Env(|var: &str| std::env::var(var).ok())
+}
+
+/// The SQLite default mode keeps a generated secret beside the database, so a first run needs
+/// no set-up and tokens survive restarts.
+fn load_or_create_secret(path: &Path) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    let mut bytes = [0u8; 48];
+    rand::fill(&mut bytes);
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    write_private(path, &encoded)
+        .map_err(|e| format!("cannot store a generated secret at {}: {e}", path.display()))?;
+    log::info!("generated a JWT secret at {}", path.display());
+    Ok(encoded.into_bytes())
+}
+
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)?.write_all(contents.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(vars: &[(&str, &str)]) -> Env<impl Fn(&str) -> Option<String>> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Env(move |k: &str| map.get(k).cloned())
+    }
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn database_urls_select_the_backend() {
+        assert_eq!(
+            DatabaseUrl::parse("postgres://u@h/db").unwrap(),
+            DatabaseUrl::Postgres("postgres://u@h/db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://x/y.db").unwrap(),
+            DatabaseUrl::Sqlite("x/y.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("y.db").unwrap(),
+            DatabaseUrl::Sqlite("y.db".into())
+        );
+        assert!(DatabaseUrl::parse("mysql://h/db").is_err());
+    }
+
+    #[test]
+    fn debug_hides_the_database_password() {
+        let url = DatabaseUrl::parse("postgres://u:hunter2@h/db").unwrap();
+        assert_eq!(format!("{url:?}"), "postgres://***@h/db");
+    }
+
+    #[test]
+    fn postgres_requires_a_jwt_secret() {
+        let err = env(&[("DATABASE_URL", "postgres://h/db")])
+            .config()
+            .unwrap_err();
+        assert_eq!(err.var, "NEWSROOM_JWT_SECRET");
+    }
+
+    #[test]
+    fn short_secrets_are_refused() {
+        let err = env(&[
+            ("DATABASE_URL", "postgres://h/db"),
+            ("NEWSROOM_JWT_SECRET", "short"),
+        ])
+        .config()
+        .unwrap_err();
+        assert_eq!(err.var, "NEWSROOM_JWT_SECRET");
+        assert!(err.reason.contains("32"));
+    }
+
+    #[test]
+    fn sqlite_mode_generates_and_keeps_a_secret() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("sub/newsroom.db");
+        let vars = env(&[("DATABASE_URL", db.to_str().unwrap())]);
+        let first = vars.config().unwrap().jwt.secret;
+        let second = vars.config().unwrap().jwt.secret;
+        assert!(first.expose().len() >= MIN_JWT_SECRET_LEN);
+        assert_eq!(first.expose(), second.expose());
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        let base = [
+            ("DATABASE_URL", "postgres://h/db"),
+            ("NEWSROOM_JWT_SECRET", SECRET),
+        ];
+        for (var, value) in [
+            ("NEWSROOM_BIND", "localhost"),
+            ("NEWSROOM_DB_POOL_SIZE", "0"),
+            ("NEWSROOM_DB_POOL_SIZE", "many"),
+            ("NEWSROOM_ACCESS_TOKEN_TTL", "-5"),
+            ("NEWSROOM_CORS_ORIGINS", "*,https://a.example"),
+            ("NEWSROOM_CORS_ORIGINS", "example.com"),
+        ] {
+            let mut vars = base.to_vec();
+            vars.push((var, value));
+            let err = env(&vars).config().unwrap_err();
+            assert_eq!(err.var, var, "{value}");
+        }
+    }
+
+    #[test]
+    fn defaults_apply() {
+        let config = env(&[
+            ("DATABASE_URL", "postgres://h/db"),
+            ("NEWSROOM_JWT_SECRET", SECRET),
+        ])
+        .config()
+        .unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.jwt.access_ttl, Duration::from_secs(900));
+        assert_eq!(config.jwt.issuer, "newsroom");
+        assert_eq!(config.body_limit, 1 << 20);
+        assert_eq!(config.cors_origins, CorsOrigins::None);
+    }
+}

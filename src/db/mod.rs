@@ -1,0 +1,134 @@
+//! The database layer: one connection type over PostgreSQL and SQLite, the pool, migrations and
+//! the bridge that keeps blocking database work off the async workers.
+
+pub mod schema;
+
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::DatabaseUrl;
+use crate::error::ApiError;
+
+/// One connection type for both backends: every query is written once against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+pub type Pool = r2d2::Pool<ConnectionManager>;
+pub type PooledConnection = r2d2::PooledConnection<ConnectionManager>;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Picks the backend by the URL's scheme, so a connection failure reports its real cause.
+#[derive(Debug, Clone)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ConnectionManager {
+    pub fn new(url: DatabaseUrl) -> Self {
+        Self { url }
+    }
+}
+
+/// Per-connection SQLite settings: wait for locks instead of failing, write-ahead logging for
+/// concurrent readers, and enforced foreign keys. `busy_timeout` comes first so that switching
+/// to WAL waits for other connections being opened at the same time.
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \
+     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        match &self.url {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgresql)
+                .map_err(r2d2::Error::ConnectionError),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(&path.to_string_lossy())
+                    .map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// Builds the pool without connecting: start-up connects (and migrates) on its own, and a
+/// database that goes away later is reported by the readiness probe rather than a crash.
+pub fn pool(url: &DatabaseUrl, size: u32) -> Pool {
+    r2d2::Pool::builder()
+        .max_size(size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(5))
+        .build_unchecked(ConnectionManager::new(url.clone()))
+}
+
+pub fn connect(url: &DatabaseUrl) -> Result<DbConnection, r2d2::Error> {
+    ConnectionManager::new(url.clone()).connect()
+}
+
+pub type MigrationError = Box<dyn std::error::Error + Send + Sync>;
+
+/// Applies the pending migrations of the connection's backend; returns their versions.
+pub fn run_migrations(conn: &mut DbConnection) -> Result<Vec<String>, MigrationError> {
+    let applied = match conn {
+        DbConnection::Postgresql(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS)?,
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS)?,
+    };
+    Ok(applied.into_iter().map(|v| v.to_string()).collect())
+}
+
+/// Runs blocking database work on actix's thread pool with a pooled connection.
+pub async fn run<T, F>(pool: &Pool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = pool.clone();
+    actix_web::web::block(move || {
+        let mut conn = pool.get().map_err(ApiError::from)?;
+        work(&mut conn)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
+}
+
+/// Runs `work` in one transaction on a pooled connection, off the async workers.
+pub async fn transaction<T, F>(pool: &Pool, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    run(pool, |conn| conn.transaction(work)).await
+}
+
+/// The current time as stored: UTC, microsecond precision (what PostgreSQL keeps).
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A stored time as the API shows it.
+pub fn utc(at: NaiveDateTime) -> DateTime<Utc> {
+    at.and_utc()
+}

@@ -1,0 +1,139 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    article_authors (article_id, user_id) {
+        article_id -> Int4,
+        user_id -> Int4,
+        position -> Int4,
+        feed_published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    article_slugs (slug) {
+        slug -> Text,
+        article_id -> Int4,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    article_topics (article_id, topic_id) {
+        article_id -> Int4,
+        topic_id -> Int4,
+        position -> Int4,
+        feed_published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    articles (id) {
+        id -> Int4,
+        slug -> Text,
+        title -> Text,
+        subtitle -> Nullable<Text>,
+        summary -> Nullable<Text>,
+        body -> Text,
+        status -> Text,
+        published_at -> Nullable<Timestamp>,
+        language -> Text,
+        primary_topic_id -> Nullable<Int4>,
+        cover_image_url -> Nullable<Text>,
+        cover_image_alt -> Nullable<Text>,
+        cover_image_caption -> Nullable<Text>,
+        cover_image_credit -> Nullable<Text>,
+        source -> Nullable<Text>,
+        seo_title -> Nullable<Text>,
+        seo_description -> Nullable<Text>,
+        seo_canonical_url -> Nullable<Text>,
+        word_count -> Int4,
+        reading_time_minutes -> Int4,
+        version -> Int4,
+        created_by -> Nullable<Int4>,
+        deleted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Int4,
+        email -> Text,
+        client_ip -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Int4,
+        user_id -> Int4,
+        family_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    related_links (article_id, target_id) {
+        article_id -> Int4,
+        target_id -> Int4,
+        relation -> Text,
+        position -> Int4,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    topics (id) {
+        id -> Int4,
+        slug -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        parent_id -> Nullable<Int4>,
+        position -> Int4,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Int4,
+        email -> Text,
+        name -> Text,
+        slug -> Text,
+        bio -> Nullable<Text>,
+        role -> Text,
+        password_hash -> Text,
+        active -> Bool,
+        token_generation -> Int4,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(article_authors -> articles (article_id));
+diesel::joinable!(article_authors -> users (user_id));
+diesel::joinable!(article_slugs -> articles (article_id));
+diesel::joinable!(article_topics -> articles (article_id));
+diesel::joinable!(article_topics -> topics (topic_id));
+diesel::joinable!(articles -> topics (primary_topic_id));
+diesel::joinable!(articles -> users (created_by));
+diesel::joinable!(refresh_tokens -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    article_authors,
+    article_slugs,
+    article_topics,
+    articles,
+    login_failures,
+    refresh_tokens,
+    related_links,
+    topics,
+    users,
+);

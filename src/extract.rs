@@ -1,0 +1,165 @@
+//! Request extractors whose failures are problem documents: JSON bodies (with the path of the
+//! offending field), query strings and path parameters.
+
+use actix_web::dev::Payload;
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, FieldError};
+
+/// A JSON request body. Wrong content type -> 415, over the size limit -> 413, malformed
+/// JSON -> 400, well-formed JSON of the wrong shape -> 422 naming the field.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let content_type_ok = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                let essence = v
+                    .split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase();
+                essence == "application/json" || essence.ends_with("+json")
+            })
+            .unwrap_or(false);
+        let body = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !content_type_ok {
+                return Err(ApiError::UnsupportedMediaType(
+                    "the request body must be JSON (Content-Type: application/json)".into(),
+                ));
+            }
+            let bytes = body.await.map_err(|err| {
+                if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge("the request body is larger than allowed".into())
+                } else {
+                    ApiError::BadRequest("the request body could not be read".into())
+                }
+            })?;
+            parse_json(&bytes).map(Json)
+        })
+    }
+}
+
+/// Deserialises a JSON document, mapping errors to 400 (syntax) or 422 (shape, with the field).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = strip_position(&inner.to_string());
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                ApiError::Validation(vec![field_error(&path, &message)])
+            }
+            _ => ApiError::BadRequest(format!("malformed JSON: {message}")),
+        }
+    })?;
+    de.end().map_err(|e| {
+        ApiError::BadRequest(format!(
+            "malformed JSON: {}",
+            strip_position(&e.to_string())
+        ))
+    })?;
+    Ok(value)
+}
+
+/// serde reports a missing or unknown field against its parent; name the field itself.
+fn field_error(path: &str, message: &str) -> FieldError {
+    let missing = ["missing field `", "unknown field `"]
+        .iter()
+        .find_map(|prefix| message.strip_prefix(prefix))
+        .and_then(|rest| rest.split('`').next());
+    let field = match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (parent, Some(name)) => format!("{parent}.{name}"),
+        (".", None) => "body".to_owned(),
+        (path, None) => path.to_owned(),
+    };
+    FieldError::new(field, message)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+/// Query strings that do not parse -> 400 with the reason.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(|err, _req| {
+        let message = err.to_string();
+        let message = message
+            .strip_prefix("Query deserialize error: ")
+            .unwrap_or(&message)
+            .to_owned();
+        ApiError::BadRequest(format!("invalid query parameter: {message}")).into()
+    })
+}
+
+/// Path parameters that do not parse (a word where an id goes) -> 400.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(|err, _req| {
+        ApiError::BadRequest(format!("invalid path parameter: {err}")).into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        title: String,
+        ids: Vec<i32>,
+    }
+
+    fn field_of(err: ApiError) -> String {
+        match err {
+            ApiError::Validation(errors) => errors[0].field.clone(),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn syntax_errors_are_bad_requests() {
+        assert!(matches!(
+            parse_json::<Body>(b"{\"title\": "),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_json::<Body>(b"{} {}"),
+            Err(ApiError::BadRequest(_))
+        ));
+    }
+
+    #[test]
+    fn shape_errors_name_the_field() {
+        assert_eq!(
+            field_of(parse_json::<Body>(b"{\"ids\": []}").unwrap_err()),
+            "title"
+        );
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"title": "t", "ids": [1, "x"]}"#).unwrap_err()),
+            "ids[1]"
+        );
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"title": "t", "ids": [], "titel": 1}"#).unwrap_err()),
+            "titel"
+        );
+    }
+}

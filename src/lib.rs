@@ -1,0 +1,16 @@
+//! newsroom: a headless news backend. The binary (`src/main.rs`) is a thin CLI over this
+//! library; integration tests drive the same `startup::Application`.
+
+pub mod auth;
+pub mod authors;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod pagination;
+pub mod seed;
+pub mod startup;
+pub mod users;

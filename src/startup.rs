@@ -1,0 +1,253 @@
+//! Builds the application: database, routes (registered only through utoipa, so the spec
+//! cannot drift), middleware, Swagger UI, and the HTTP server.
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::Method;
+use actix_web::middleware::{self, Compress, Condition, Logger, Next};
+use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use utoipa::openapi::OpenApi as Document;
+use utoipa::OpenApi;
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::auth::tokens::TokenKeys;
+use crate::config::{Config, CorsOrigins};
+use crate::db::{self, Pool};
+use crate::error::ApiError;
+use crate::{auth, authors, extract, health, openapi, users};
+
+/// What every handler may reach.
+pub struct AppState {
+    pub pool: Pool,
+    pub tokens: TokenKeys,
+}
+
+/// Every API route. Registered with `service` through utoipa-actix-web, so each one is in the
+/// OpenAPI document.
+fn routes(cfg: &mut ServiceConfig) {
+    cfg.service(health::live).service(health::ready).service(
+        scope::scope("/api/v1")
+            .service(auth::handlers::login)
+            .service(auth::handlers::refresh)
+            .service(auth::handlers::logout)
+            .service(auth::handlers::me)
+            // `/users/me` before `/users/{id}`.
+            .service(users::update_me)
+            .service(users::list_users)
+            .service(users::create_user)
+            .service(users::get_user)
+            .service(users::update_user)
+            .service(users::delete_user)
+            .service(authors::list_authors)
+            .service(authors::get_author),
+    );
+}
+
+/// The OpenAPI document the code defines (what `newsroom openapi` prints and `/openapi.json`
+/// serves).
+pub fn openapi_document() -> Document {
+    let (_, doc) = App::new()
+        .into_utoipa_app()
+        .openapi(openapi::ApiDoc::openapi())
+        .configure(routes)
+        .split_for_parts();
+    openapi::finish(doc)
+}
+
+/// The routes of the document, to tell an unknown path (404) from a wrong method (405).
+struct RouteTable(Vec<(ResourceDef, Vec<Method>)>);
+
+impl RouteTable {
+    fn new(doc: &Document) -> Self {
+        let mut table: Vec<(ResourceDef, Vec<Method>)> = doc
+            .paths
+            .paths
+            .iter()
+            .map(|(path, item)| {
+                let methods = [
+                    (Method::GET, item.get.is_some()),
+                    (Method::POST, item.post.is_some()),
+                    (Method::PUT, item.put.is_some()),
+                    (Method::PATCH, item.patch.is_some()),
+                    (Method::DELETE, item.delete.is_some()),
+                ];
+                let allowed = methods
+                    .into_iter()
+                    .filter_map(|(m, present)| present.then_some(m))
+                    .collect();
+                (ResourceDef::new(path.as_str()), allowed)
+            })
+            .collect();
+        table.push((ResourceDef::new("/openapi.json"), vec![Method::GET]));
+        Self(table)
+    }
+
+    fn allowed(&self, path: &str) -> Vec<Method> {
+        let mut allowed: Vec<Method> = self
+            .0
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .flat_map(|(_, methods)| methods.iter().cloned())
+            .collect();
+        allowed.dedup();
+        allowed
+    }
+}
+
+async fn fallback(
+    req: HttpRequest,
+    table: web::Data<RouteTable>,
+) -> Result<HttpResponse, ApiError> {
+    let allowed = table.allowed(req.path());
+    Err(if allowed.is_empty() {
+        ApiError::NotFound(format!("there is no resource at {}", req.path()))
+    } else {
+        ApiError::MethodNotAllowed(allowed)
+    })
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((header::LOCATION, "/docs/"))
+        .finish()
+}
+
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The request's id, echoed from `X-Request-Id` when sane, else generated.
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| auth::tokens::random_token(12));
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    Ok(res)
+}
+
+fn cors(origins: &CorsOrigins) -> Cors {
+    let cors = Cors::default()
+        .allowed_methods(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::IF_MATCH,
+            header::IF_NONE_MATCH,
+            REQUEST_ID,
+        ])
+        .expose_headers([
+            header::ETAG,
+            header::LOCATION,
+            header::RETRY_AFTER,
+            header::LAST_MODIFIED,
+            REQUEST_ID,
+        ])
+        .max_age(3600);
+    match origins {
+        CorsOrigins::None => cors,
+        CorsOrigins::Any => cors.allow_any_origin(),
+        CorsOrigins::List(list) => list.iter().fold(cors, |c, o| c.allowed_origin(o)),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("database: {0}")]
+    Database(#[from] diesel::r2d2::Error),
+    #[error("migrations: {0}")]
+    Migrations(db::MigrationError),
+    #[error("JWT keys: {0}")]
+    Keys(#[from] jsonwebtoken::errors::Error),
+    #[error("NEWSROOM_BIND: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// Connects and applies pending migrations; returns the versions applied.
+pub fn migrate(url: &crate::config::DatabaseUrl) -> Result<Vec<String>, StartupError> {
+    let mut conn = db::connect(url)?;
+    db::run_migrations(&mut conn).map_err(StartupError::Migrations)
+}
+
+/// A built server, listening on `port`, ready to run.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub fn build(config: Config) -> Result<Self, StartupError> {
+        for version in migrate(&config.database)? {
+            log::info!("applied migration {version}");
+        }
+        let pool = db::pool(&config.database, config.pool_size);
+        let listener = TcpListener::bind(config.bind)?;
+        let port = listener.local_addr()?.port();
+        Self::serve(config, pool, listener).map(|server| Self { port, server })
+    }
+
+    fn serve(config: Config, pool: Pool, listener: TcpListener) -> Result<Server, StartupError> {
+        let state = web::Data::new(AppState {
+            pool,
+            tokens: TokenKeys::new(&config.jwt)?,
+        });
+        let doc = openapi_document();
+        let table = web::Data::new(RouteTable::new(&doc));
+        let body_limit = config.body_limit;
+        let cors_origins = config.cors_origins.clone();
+        let server = HttpServer::new(move || {
+            let (app, _) = App::new()
+                .into_utoipa_app()
+                .openapi(openapi::ApiDoc::openapi())
+                .configure(routes)
+                .split_for_parts();
+            app.app_data(state.clone())
+                .app_data(table.clone())
+                .app_data(web::PayloadConfig::new(body_limit))
+                .app_data(extract::query_config())
+                .app_data(extract::path_config())
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
+                .route("/docs", web::to(docs_redirect))
+                .default_service(web::to(fallback))
+                .wrap(Compress::default())
+                .wrap(Condition::new(
+                    cors_origins != CorsOrigins::None,
+                    cors(&cors_origins),
+                ))
+                .wrap(middleware::from_fn(request_id))
+                .wrap(Logger::new(
+                    r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#,
+                ))
+        })
+        .listen(listener)?
+        .shutdown_timeout(30)
+        .run();
+        Ok(server)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGINT or SIGTERM, then drains in-flight requests (up to 30 s).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

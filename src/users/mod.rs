@@ -1,0 +1,570 @@
+//! Users: staff accounts managed by admins, and each user's own profile.
+
+use actix_web::http::header;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::{password, Caller};
+use crate::db::schema::{refresh_tokens, users};
+use crate::db::{self, DbConnection};
+use crate::domain::{bounded_text, Email, Errors, Password, Role, Slug};
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::pagination;
+use crate::startup::AppState;
+
+pub const MAX_NAME_CHARS: usize = 120;
+pub const MAX_BIO_CHARS: usize = 2000;
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i32,
+    pub email: String,
+    pub name: String,
+    pub slug: String,
+    pub bio: Option<String>,
+    pub role: String,
+    pub password_hash: String,
+    pub active: bool,
+    pub token_generation: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl UserRow {
+    pub fn find(conn: &mut DbConnection, id: i32) -> Result<Option<Self>, ApiError> {
+        Ok(users::table
+            .find(id)
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    pub fn find_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<Self>, ApiError> {
+        Ok(users::table
+            .filter(users::email.eq(email))
+            .select(Self::as_select())
+            .first(conn)
+            .optional()?)
+    }
+
+    pub fn role(&self) -> Result<Role, ApiError> {
+        Role::parse(&self.role).ok_or_else(|| {
+            ApiError::internal(format!("user {} has unknown role {}", self.id, self.role))
+        })
+    }
+}
+
+/// A staff account as admins and the user see it. Never carries the password hash.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 2, "email": "m.rahimova@newsroom.example", "name": "Malika Rahimova",
+    "slug": "malika-rahimova", "bio": "Central Asia correspondent based in Dushanbe.",
+    "role": "author", "active": true,
+    "created_at": "2026-11-02T09:15:00Z", "updated_at": "2026-11-20T17:40:12Z"
+}))]
+pub struct User {
+    pub id: i32,
+    pub email: String,
+    pub name: String,
+    pub slug: String,
+    pub bio: Option<String>,
+    pub role: Role,
+    pub active: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = ApiError;
+
+    fn try_from(row: UserRow) -> Result<Self, ApiError> {
+        Ok(Self {
+            role: row.role()?,
+            id: row.id,
+            email: row.email,
+            name: row.name,
+            slug: row.slug,
+            bio: row.bio,
+            active: row.active,
+            created_at: db::utc(row.created_at),
+            updated_at: db::utc(row.updated_at),
+        })
+    }
+}
+
+/// A new user, checked and ready to insert.
+pub struct NewUser {
+    pub email: Email,
+    pub name: String,
+    pub role: Role,
+    pub password: Password,
+    pub bio: Option<String>,
+}
+
+/// Inserts a user with a unique slug derived from the name. Duplicate email -> 409.
+pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<UserRow, ApiError> {
+    let password_hash = password::hash(&new.password)?;
+    conn.transaction(|conn| {
+        if UserRow::find_by_email(conn, new.email.as_str())?.is_some() {
+            return Err(ApiError::Conflict(
+                "a user with this email already exists".into(),
+            ));
+        }
+        let slug = unique_slug(conn, &Slug::derive(&new.name, "user"))?;
+        let now = db::now();
+        let id: i32 = diesel::insert_into(users::table)
+            .values((
+                users::email.eq(new.email.as_str()),
+                users::name.eq(&new.name),
+                users::slug.eq(slug.as_str()),
+                users::bio.eq(&new.bio),
+                users::role.eq(new.role.as_str()),
+                users::password_hash.eq(&password_hash),
+                users::active.eq(true),
+                users::token_generation.eq(0),
+                users::created_at.eq(now),
+                users::updated_at.eq(now),
+            ))
+            .returning(users::id)
+            .get_result(conn)?;
+        UserRow::find(conn, id)?.ok_or_else(|| ApiError::internal("inserted user vanished"))
+    })
+}
+
+/// `base`, or `base-2`, `base-3`, ... whichever is free first.
+fn unique_slug(conn: &mut DbConnection, base: &Slug) -> Result<Slug, ApiError> {
+    let taken: Vec<String> = users::table
+        .filter(users::slug.like(format!("{}%", base.as_str())))
+        .select(users::slug)
+        .load(conn)?;
+    let taken: std::collections::HashSet<String> = taken.into_iter().collect();
+    let slug = std::iter::once(base.clone())
+        .chain((2..).map(|n| base.with_suffix(n)))
+        .find(|candidate| !taken.contains(candidate.as_str()))
+        .unwrap_or_else(|| base.clone());
+    Ok(slug)
+}
+
+/// Ends every live session of a user: access tokens by generation, refresh tokens by revoking.
+pub fn end_sessions(conn: &mut DbConnection, user_id: i32) -> Result<(), ApiError> {
+    let now = db::now();
+    diesel::update(users::table.find(user_id))
+        .set(users::token_generation.eq(users::token_generation + 1))
+        .execute(conn)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::user_id.eq(user_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(now))
+    .execute(conn)?;
+    Ok(())
+}
+
+fn location(id: i32) -> String {
+    format!("/api/v1/users/{id}")
+}
+
+/// Deserialises a field that may be absent (`None`), null (`Some(None)`) or set.
+pub fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+fn parse_bio(errors: &mut Errors, bio: Option<String>) -> Option<String> {
+    bio.map(|b| b.trim().to_owned())
+        .filter(|b| !b.is_empty())
+        .and_then(|b| errors.check("bio", bounded_text(&b, MAX_BIO_CHARS)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "email": "m.rahimova@newsroom.example", "name": "Malika Rahimova", "role": "author",
+    "password": "a long passphrase of words", "bio": "Central Asia correspondent based in Dushanbe."
+}))]
+pub struct CreateUser {
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// 12 to 1024 characters.
+    pub password: String,
+    pub bio: Option<String>,
+}
+
+impl CreateUser {
+    pub fn parse(self) -> Result<NewUser, ApiError> {
+        let mut errors = Errors::default();
+        let email = errors.check("email", Email::parse(&self.email));
+        let name = errors.check("name", bounded_text(&self.name, MAX_NAME_CHARS));
+        let password = errors.check("password", Password::parse(self.password));
+        let bio = parse_bio(&mut errors, self.bio);
+        errors.finish()?;
+        match (email, name, password) {
+            (Some(email), Some(name), Some(password)) => Ok(NewUser {
+                email,
+                name,
+                role: self.role,
+                password,
+                bio,
+            }),
+            _ => Err(ApiError::internal("validated fields missing")),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListUsersQuery {
+    /// Page size, 1 to 100 (default 50).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Only users with this role.
+    pub role: Option<Role>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct UserPage {
+    pub data: Vec<User>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// List users
+///
+/// Every account, active or not, in creation order. Admins only.
+#[utoipa::path(
+    tag = "users",
+    params(ListUsersQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "One page of users", body = UserPage))
+)]
+#[get("/users")]
+pub async fn list_users(
+    state: web::Data<AppState>,
+    caller: Caller,
+    query: web::Query<ListUsersQuery>,
+) -> Result<web::Json<UserPage>, ApiError> {
+    caller.require(Role::Admin)?;
+    let query = query.into_inner();
+    let limit = pagination::limit(query.limit, 50, 100)?;
+    let after: i32 = match &query.cursor {
+        Some(cursor) => pagination::decode_cursor(cursor)?,
+        None => 0,
+    };
+    let rows = db::run(&state.pool, move |conn| {
+        let mut q = users::table
+            .filter(users::id.gt(after))
+            .order(users::id.asc())
+            .limit(limit + 1)
+            .select(UserRow::as_select())
+            .into_boxed();
+        if let Some(role) = query.role {
+            q = q.filter(users::role.eq(role.as_str()));
+        }
+        Ok(q.load(conn)?)
+    })
+    .await?;
+    let (rows, more) = pagination::split_page(rows, limit);
+    let next_cursor = more
+        .then(|| rows.last().map(|u| pagination::encode_cursor(&u.id)))
+        .flatten();
+    let data = rows
+        .into_iter()
+        .map(User::try_from)
+        .collect::<Result<_, _>>()?;
+    Ok(web::Json(UserPage { data, next_cursor }))
+}
+
+/// Create a user
+///
+/// Admins create staff accounts. The email must be unused (else 409); the password needs 12 to
+/// 1024 characters.
+#[utoipa::path(
+    tag = "users",
+    request_body = CreateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; `Location` names the new user", body = User,
+            headers(("Location" = String, description = "URL of the new user"))),
+        (status = 409, description = "The email is taken", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/users")]
+pub async fn create_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateUser>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let new = body.0.parse()?;
+    let row = db::run(&state.pool, move |conn| create(conn, new)).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, location(row.id)))
+        .json(User::try_from(row)?))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct UserId(
+    /// The user's id.
+    pub i32,
+);
+
+/// Get a user
+#[utoipa::path(
+    tag = "users",
+    params(UserId),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The user", body = User),
+        (status = 404, description = "No such user", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/users/{id}")]
+pub async fn get_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+) -> Result<web::Json<User>, ApiError> {
+    caller.require(Role::Admin)?;
+    let id = id.into_inner().0;
+    let row = db::run(&state.pool, move |conn| UserRow::find(conn, id)).await?;
+    Ok(web::Json(
+        row.ok_or_else(|| ApiError::not_found("user"))?.try_into()?,
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "editor", "bio": "Deputy editor, Central Asia desk."}))]
+pub struct UpdateUser {
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// Null clears the bio.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+    pub role: Option<Role>,
+    /// False deactivates the account (as DELETE does); true reactivates it.
+    pub active: Option<bool>,
+    /// A new password; ends every session of the user.
+    pub password: Option<String>,
+}
+
+/// The checked changes of a PATCH, applied by `apply_changes`.
+#[derive(Default)]
+struct Changes {
+    email: Option<Email>,
+    name: Option<String>,
+    bio: Option<Option<String>>,
+    role: Option<Role>,
+    active: Option<bool>,
+    password: Option<Password>,
+}
+
+impl Changes {
+    fn parse_profile(
+        errors: &mut Errors,
+        name: Option<String>,
+        bio: Option<Option<String>>,
+        password: Option<String>,
+    ) -> Self {
+        Self {
+            name: name.and_then(|n| errors.check("name", bounded_text(&n, MAX_NAME_CHARS))),
+            bio: bio.map(|b| parse_bio(errors, b)),
+            password: password.and_then(|p| errors.check("password", Password::parse(p))),
+            ..Self::default()
+        }
+    }
+}
+
+/// Applies checked changes to a user in one transaction; refuses to leave no active admin.
+fn apply_changes(conn: &mut DbConnection, id: i32, changes: Changes) -> Result<UserRow, ApiError> {
+    let hash = changes.password.as_ref().map(password::hash).transpose()?;
+    conn.transaction(|conn| {
+        let current = UserRow::find(conn, id)?.ok_or_else(|| ApiError::not_found("user"))?;
+        let loses_admin = current.role == Role::Admin.as_str()
+            && current.active
+            && (changes.role.is_some_and(|r| r != Role::Admin) || changes.active == Some(false));
+        if loses_admin {
+            let admins: i64 = users::table
+                .filter(users::role.eq(Role::Admin.as_str()))
+                .filter(users::active.eq(true))
+                .count()
+                .get_result(conn)?;
+            if admins <= 1 {
+                return Err(ApiError::Conflict(
+                    "this is the last active admin; make another admin first".into(),
+                ));
+            }
+        }
+        if let Some(email) = &changes.email {
+            if UserRow::find_by_email(conn, email.as_str())?.is_some_and(|u| u.id != id) {
+                return Err(ApiError::Conflict(
+                    "a user with this email already exists".into(),
+                ));
+            }
+        }
+        diesel::update(users::table.find(id))
+            .set((
+                changes
+                    .email
+                    .as_ref()
+                    .map(|e| users::email.eq(e.as_str().to_owned())),
+                changes.name.clone().map(|n| users::name.eq(n)),
+                changes.bio.clone().map(|b| users::bio.eq(b)),
+                changes.role.map(|r| users::role.eq(r.as_str())),
+                changes.active.map(|a| users::active.eq(a)),
+                hash.clone().map(|h| users::password_hash.eq(h)),
+                users::updated_at.eq(db::now()),
+            ))
+            .execute(conn)?;
+        if hash.is_some() || (changes.active == Some(false) && current.active) {
+            end_sessions(conn, id)?;
+        }
+        UserRow::find(conn, id)?.ok_or_else(|| ApiError::not_found("user"))
+    })
+}
+
+/// Update a user
+///
+/// Partial update by an admin. Changing the role takes effect on the user's live tokens at
+/// once; deactivating or setting a password ends every session of the user. The last active
+/// admin cannot be demoted or deactivated (409).
+#[utoipa::path(
+    tag = "users",
+    params(UserId),
+    request_body = UpdateUser,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated user", body = User),
+        (status = 404, description = "No such user", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The email is taken, or this is the last active admin",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[patch("/users/{id}")]
+pub async fn update_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+    body: Json<UpdateUser>,
+) -> Result<web::Json<User>, ApiError> {
+    caller.require(Role::Admin)?;
+    let id = id.into_inner().0;
+    let body = body.0;
+    let mut errors = Errors::default();
+    let mut changes = Changes::parse_profile(&mut errors, body.name, body.bio, body.password);
+    changes.email = body
+        .email
+        .and_then(|e| errors.check("email", Email::parse(&e)));
+    changes.role = body.role;
+    changes.active = body.active;
+    errors.finish()?;
+    let row = db::run(&state.pool, move |conn| apply_changes(conn, id, changes)).await?;
+    Ok(web::Json(row.try_into()?))
+}
+
+/// Deactivate a user
+///
+/// The account can no longer sign in and its live tokens stop working; its bylines stay on
+/// published articles. Idempotent.
+#[utoipa::path(
+    tag = "users",
+    params(UserId),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deactivated"),
+        (status = 404, description = "No such user", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "This is the last active admin", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[delete("/users/{id}")]
+pub async fn delete_user(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<UserId>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Admin)?;
+    let id = id.into_inner().0;
+    let changes = Changes {
+        active: Some(false),
+        ..Changes::default()
+    };
+    db::run(&state.pool, move |conn| apply_changes(conn, id, changes)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "bio": "Covers energy and water across Central Asia.",
+    "current_password": "the passphrase I use now", "password": "a brand new long passphrase"
+}))]
+pub struct UpdateMe {
+    pub name: Option<String>,
+    /// Null clears the bio.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub bio: Option<Option<String>>,
+    /// A new password (needs `current_password`); ends every session, this one included.
+    pub password: Option<String>,
+    pub current_password: Option<String>,
+}
+
+/// Update my profile
+///
+/// Any signed-in user changes their own name and bio, and with `current_password` their
+/// password. A wrong current password counts as a failed sign-in for throttling.
+#[utoipa::path(
+    tag = "users",
+    request_body = UpdateMe,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated profile", body = User),
+        (status = 429, description = "Too many wrong passwords", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[patch("/users/me")]
+pub async fn update_me(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: actix_web::HttpRequest,
+    body: Json<UpdateMe>,
+) -> Result<web::Json<User>, ApiError> {
+    let body = body.0;
+    let mut errors = Errors::default();
+    let changes = Changes::parse_profile(&mut errors, body.name, body.bio, body.password);
+    if changes.password.is_some() && body.current_password.is_none() {
+        errors.check::<()>(
+            "current_password",
+            Err("is required to change the password".into()),
+        );
+    }
+    errors.finish()?;
+    if let Some(current) = body.current_password.filter(|_| changes.password.is_some()) {
+        let attempt = crate::auth::handlers::SignInAttempt::new(&req, caller.user.email.clone());
+        attempt
+            .check_password(&state.pool, &caller.user, current)
+            .await?;
+    }
+    let id = caller.id();
+    let row = db::run(&state.pool, move |conn| apply_changes(conn, id, changes)).await?;
+    Ok(web::Json(row.try_into()?))
+}
