@@ -215,8 +215,10 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 format!("`{bind_raw}` is not an address:port"),
             )
         })?;
+        let pool_size = self.parse_number("NEWSROOM_DB_POOL_SIZE", 8u32, 1, 256)?;
+        let body_limit = self.parse_number("NEWSROOM_BODY_LIMIT", 1usize << 20, 1024, 64 << 20)?;
+        let cors_origins = self.cors_origins()?;
         let jwt = JwtConfig {
-            secret: self.jwt_secret(&database)?,
             issuer: self
                 .get("NEWSROOM_JWT_ISSUER")
                 .unwrap_or_else(|| "newsroom".into()),
@@ -232,10 +234,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             refresh_ttl: Duration::from_secs(
                 self.parse_number("NEWSROOM_REFRESH_TOKEN_DAYS", 30u64, 1, 365)? * 86_400,
             ),
+            // Last: in SQLite mode this may write a generated secret.
+            secret: self.jwt_secret(&database)?,
         };
-        let pool_size = self.parse_number("NEWSROOM_DB_POOL_SIZE", 8u32, 1, 256)?;
-        let body_limit = self.parse_number("NEWSROOM_BODY_LIMIT", 1usize << 20, 1024, 64 << 20)?;
-        let cors_origins = self.cors_origins()?;
         Ok(Config {
             database,
             bind,

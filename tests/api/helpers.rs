@@ -1,0 +1,329 @@
+//! Spawns the real application on a random port with its own fresh database, and offers
+//! request helpers.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use newsroom::config::{Config, CorsOrigins, DatabaseUrl, JwtConfig, Secret};
+use newsroom::db::{self, DbConnection};
+use newsroom::domain::{Email, Password, Role};
+use newsroom::startup::Application;
+use newsroom::users::{self, NewUser};
+use reqwest::{Method, RequestBuilder, Response};
+use serde_json::{json, Value};
+
+pub const JWT_SECRET: &str = "integration-test-secret-of-at-least-32-bytes";
+pub const PASSWORD: &str = "correct horse battery staple";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A test database, removed when dropped.
+pub enum TestDb {
+    /// The folder is held so that it is removed with the database.
+    Sqlite(#[allow(dead_code)] tempfile::TempDir, PathBuf),
+    Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+}
+
+impl TestDb {
+    pub fn url(&self) -> DatabaseUrl {
+        match self {
+            TestDb::Sqlite(_, path) => DatabaseUrl::Sqlite(path.clone()),
+            TestDb::Postgres { url, .. } => DatabaseUrl::Postgres(url.clone()),
+        }
+    }
+
+    pub fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let path = dir.path().join("newsroom.db");
+                TestDb::Sqlite(dir, path)
+            }
+            Backend::Postgres => {
+                let admin_url = std::env::var("NEWSROOM_TEST_POSTGRES_URL")
+                    .expect("NEWSROOM_TEST_POSTGRES_URL must be set for the PostgreSQL suite");
+                let template = template_database(&admin_url);
+                let name = format!("newsroom_test_{}", random_suffix());
+                let mut admin = PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name} TEMPLATE {template}"))
+                    .expect("create the test database");
+                let url = database_url(&admin_url, &name);
+                TestDb::Postgres {
+                    admin_url,
+                    name,
+                    url,
+                }
+            }
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let TestDb::Postgres {
+            admin_url, name, ..
+        } = self
+        {
+            if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                let _ =
+                    admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+fn random_suffix() -> String {
+    use rand::Rng as _;
+    let mut rng = rand::rng();
+    (0..12)
+        .map(|_| char::from(b'a' + rng.random_range(0..26u8)))
+        .collect()
+}
+
+/// The URL of database `name` on the server of `admin_url`.
+pub fn database_url(admin_url: &str, name: &str) -> String {
+    let base = admin_url.split('?').next().unwrap_or(admin_url);
+    let server = base.rsplit_once('/').map_or(base, |(server, _)| server);
+    format!("{server}/{name}")
+}
+
+/// A migrated template database named after the migrations it holds, created once (under an
+/// advisory lock, as test binaries may run side by side) and copied for each test.
+fn template_database(admin_url: &str) -> String {
+    static TEMPLATE: OnceLock<String> = OnceLock::new();
+    TEMPLATE
+        .get_or_init(|| {
+            let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("migrations/postgres");
+            let mut entries: Vec<PathBuf> = walk(&dir);
+            entries.sort();
+            let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+            for path in entries {
+                for byte in std::fs::read(&path).expect("read migration") {
+                    hash = (hash ^ u64::from(byte)).wrapping_mul(0x100_0000_01b3);
+                }
+            }
+            let name = format!("newsroom_template_{hash:016x}");
+            let mut admin = PgConnection::establish(admin_url).expect("connect to PostgreSQL");
+            admin
+                .batch_execute("SELECT pg_advisory_lock(720431)")
+                .unwrap();
+            // `name` is ours: a fixed prefix and hex digits.
+            let exists = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                "EXISTS (SELECT 1 FROM pg_database WHERE datname = '{name}')"
+            )))
+            .get_result::<bool>(&mut admin)
+            .unwrap();
+            if !exists {
+                admin
+                    .batch_execute(&format!("CREATE DATABASE {name}"))
+                    .unwrap();
+                newsroom::startup::migrate(&DatabaseUrl::Postgres(database_url(admin_url, &name)))
+                    .expect("migrate the template database");
+            }
+            admin
+                .batch_execute("SELECT pg_advisory_unlock(720431)")
+                .unwrap();
+            name
+        })
+        .clone()
+}
+
+fn walk(dir: &std::path::Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .expect("read migrations")
+        .flatten()
+        .flat_map(|entry| {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}
+
+pub fn test_config(url: DatabaseUrl) -> Config {
+    Config {
+        database: url,
+        bind: "127.0.0.1:0".parse().unwrap(),
+        jwt: JwtConfig {
+            secret: Secret::new(JWT_SECRET.as_bytes().to_vec()),
+            issuer: "newsroom".into(),
+            audience: "newsroom".into(),
+            access_ttl: Duration::from_secs(900),
+            refresh_ttl: Duration::from_secs(30 * 86_400),
+        },
+        pool_size: 4,
+        cors_origins: CorsOrigins::None,
+        body_limit: 1 << 20,
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: TestDb,
+}
+
+/// A user made for a test, signed in.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: i32,
+    pub email: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let db = TestDb::create(backend);
+    let mut config = test_config(db.url());
+    adjust(&mut config);
+    let app = Application::build(config).expect("build the application");
+    let port = app.port();
+    tokio::spawn(app.run());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: client_from(None),
+        db,
+    }
+}
+
+/// A client that connects from `local` (another loopback address stands for another client).
+pub fn client_from(local: Option<IpAddr>) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .local_address(local)
+        .build()
+        .unwrap()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn request(&self, method: Method, path: &str, token: Option<&str>) -> RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::GET, path, token).send().await.unwrap()
+    }
+
+    pub async fn send_json(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> Response {
+        self.request(method, path, token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::DELETE, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A direct connection to the test database.
+    pub fn conn(&self) -> DbConnection {
+        db::connect(&self.db.url()).unwrap()
+    }
+
+    /// Creates a user straight in the database (as `newsroom create-user` does) and signs in.
+    pub async fn user(&self, role: Role) -> TestUser {
+        let email = format!("{}-{}@newsroom.example", role, random_suffix());
+        let new = NewUser {
+            email: Email::parse(&email).unwrap(),
+            name: format!("Test {role}"),
+            role,
+            password: Password::parse(PASSWORD.into()).unwrap(),
+            bio: None,
+        };
+        let id = users::create(&mut self.conn(), new).unwrap().id;
+        let session = self.login(&email, PASSWORD).await;
+        TestUser {
+            id,
+            email,
+            token: session["access_token"].as_str().unwrap().to_owned(),
+            refresh_token: session["refresh_token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Value {
+        let response = self
+            .send_json(
+                Method::POST,
+                "/api/v1/auth/login",
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "sign-in of {email} failed");
+        response.json().await.unwrap()
+    }
+}
+
+/// Asserts a problem+json response with `status`; returns the document.
+pub async fn assert_problem(response: Response, status: u16) -> Value {
+    assert_eq!(
+        response.status(),
+        status,
+        "unexpected status for {}",
+        response.url()
+    );
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["status"], status);
+    for field in ["type", "title", "detail"] {
+        assert!(body[field].is_string(), "problem without {field}: {body}");
+    }
+    body
+}
+
+/// The fields named in a validation problem.
+pub fn error_fields(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["field"].as_str().unwrap_or_default().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,69 @@
+//! The committed spec is the one the code generates, and it describes every operation.
+
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, Backend};
+
+const REGENERATE: &str = "cargo run --quiet -- openapi > openapi/openapi.json";
+
+fn generated() -> Value {
+    serde_json::to_value(newsroom::startup::openapi_document()).unwrap()
+}
+
+#[test]
+fn the_committed_spec_matches_the_code() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/openapi/openapi.json");
+    let committed: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_default())
+        .unwrap_or(Value::Null);
+    assert!(
+        committed == generated(),
+        "openapi/openapi.json is out of date; regenerate it with `{REGENERATE}`"
+    );
+}
+
+#[test]
+fn every_operation_is_documented() {
+    let spec = generated();
+    assert!(spec["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = spec["paths"].as_object().unwrap();
+    assert!(!paths.is_empty());
+    for (path, item) in paths {
+        for (method, op) in item.as_object().unwrap() {
+            let name = format!("{method} {path}");
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: summary"
+            );
+            assert!(op["operationId"].is_string(), "{name}: operationId");
+            assert!(
+                op["tags"].as_array().is_some_and(|t| t.len() == 1),
+                "{name}: one tag"
+            );
+            assert!(op["responses"]["500"].is_object(), "{name}: 500");
+            if op.get("security").is_some() {
+                assert!(
+                    op["responses"]["401"].is_object(),
+                    "{name}: secured without 401"
+                );
+                assert!(
+                    op["responses"]["403"].is_object(),
+                    "{name}: secured without 403"
+                );
+            }
+        }
+    }
+}
+
+async fn the_server_serves_the_spec_and_swagger_ui(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let served: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    assert_eq!(served, generated());
+    let docs = app.get("/docs/", None).await;
+    assert_eq!(docs.status(), 200);
+    assert!(docs.text().await.unwrap().contains("swagger"));
+    let redirect = app.get("/docs", None).await;
+    assert_eq!(redirect.status(), 308);
+    assert_eq!(redirect.headers()["location"], "/docs/");
+}
+
+backend_tests!(the_server_serves_the_spec_and_swagger_ui);
