@@ -53,6 +53,14 @@ impl Slug {
         Self(format!("{base}{suffix}"))
     }
 
+    /// This slug, or the first of `slug-2`, `slug-3`, ... that `taken` does not hold.
+    pub fn first_free(&self, taken: &std::collections::HashSet<String>) -> Self {
+        std::iter::once(self.clone())
+            .chain((2..).map(|n| self.with_suffix(n)))
+            .find(|candidate| !taken.contains(candidate.as_str()))
+            .unwrap_or_else(|| self.clone())
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

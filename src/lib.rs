@@ -1,6 +1,7 @@
 //! newsroom: a headless news backend. The binary (`src/main.rs`) is a thin CLI over this
 //! library; integration tests drive the same `startup::Application`.
 
+pub mod articles;
 pub mod auth;
 pub mod authors;
 pub mod config;
@@ -13,4 +14,5 @@ pub mod openapi;
 pub mod pagination;
 pub mod seed;
 pub mod startup;
+pub mod topics;
 pub mod users;

@@ -18,6 +18,8 @@ token: call `POST /api/v1/auth/login`, then press **Authorize** and paste the `a
 Every error is an RFC 9457 problem document (`application/problem+json`).",
     ),
     tags(
+        (name = "articles", description = "Articles: the public feed, search, and editorial writes"),
+        (name = "topics", description = "Sections and tags, nested"),
         (name = "auth", description = "Sign-in, token refresh and sign-out"),
         (name = "users", description = "Staff accounts (admins) and one's own profile"),
         (name = "authors", description = "Public bylines"),

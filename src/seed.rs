@@ -2,11 +2,14 @@
 //! articles in English and Russian with bylines and related links, an editor and an author
 //! (with random passwords printed once), and a Central Asia report with ten related headlines.
 
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 use diesel::prelude::*;
 
+use crate::articles::write::{self, CreateArticle};
+use crate::articles::Status;
 use crate::auth::tokens::random_token;
-use crate::db::schema::{article_authors, article_topics, articles, related_links, topics};
+use crate::auth::Caller;
+use crate::db::schema::{related_links, topics};
 use crate::db::{self, DbConnection};
 use crate::domain::{Email, Password, Role, Slug};
 use crate::error::ApiError;
@@ -150,23 +153,6 @@ fn body_html(language: &str, title: &str, summary: &str) -> String {
     )
 }
 
-fn word_count(html: &str) -> i32 {
-    let mut text = String::with_capacity(html.len());
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                text.push(' ');
-            }
-            c if !in_tag => text.push(c),
-            _ => {}
-        }
-    }
-    i32::try_from(text.split_whitespace().count()).unwrap_or(i32::MAX)
-}
-
 fn demo_user(
     conn: &mut DbConnection,
     email: &str,
@@ -225,54 +211,34 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
             topic_ids.insert(*slug, id);
         }
         let mut article_ids = Vec::with_capacity(ARTICLES.len());
+        let as_editor = Caller {
+            role: Role::Editor,
+            user: editor.clone(),
+        };
         for (i, (language, title, summary, topic_slugs)) in ARTICLES.iter().enumerate() {
-            let published_at: NaiveDateTime = now - Duration::hours(3 + 7 * i as i64);
-            let body = body_html(language, title, summary);
-            let words = word_count(&body) + word_count(summary);
-            let slug = Slug::derive(title, "article");
-            let primary = topic_slugs.first().and_then(|s| topic_ids.get(s).copied());
-            let id: i32 = diesel::insert_into(articles::table)
-                .values((
-                    articles::slug.eq(slug.as_str()),
-                    articles::title.eq(title),
-                    articles::summary.eq(summary),
-                    articles::body.eq(&body),
-                    articles::status.eq("published"),
-                    articles::published_at.eq(published_at),
-                    articles::language.eq(language),
-                    articles::primary_topic_id.eq(primary),
-                    articles::source.eq(if i % 5 == 0 { Some("Asia-Plus") } else { None }),
-                    articles::word_count.eq(words),
-                    articles::reading_time_minutes.eq((words + 199) / 200),
-                    articles::version.eq(1),
-                    articles::created_by.eq(editor.id),
-                    articles::created_at.eq(published_at),
-                    articles::updated_at.eq(published_at),
-                ))
-                .returning(articles::id)
-                .get_result(conn)?;
-            for (position, topic) in topic_slugs.iter().enumerate() {
-                if let Some(topic_id) = topic_ids.get(topic) {
-                    diesel::insert_into(article_topics::table)
-                        .values((
-                            article_topics::article_id.eq(id),
-                            article_topics::topic_id.eq(topic_id),
-                            article_topics::position.eq(position as i32),
-                            article_topics::feed_published_at.eq(Some(published_at)),
-                        ))
-                        .execute(conn)?;
-                }
-            }
+            let published_at = now - Duration::hours(3 + 7 * i as i64);
             let byline = if i % 3 == 0 { editor.id } else { author.id };
-            diesel::insert_into(article_authors::table)
-                .values((
-                    article_authors::article_id.eq(id),
-                    article_authors::user_id.eq(byline),
-                    article_authors::position.eq(0),
-                    article_authors::feed_published_at.eq(Some(published_at)),
-                ))
-                .execute(conn)?;
-            article_ids.push(id);
+            let topic_ids: Vec<i32> = topic_slugs
+                .iter()
+                .filter_map(|s| topic_ids.get(s).copied())
+                .collect();
+            let request = CreateArticle {
+                title: (*title).to_owned(),
+                slug: None,
+                subtitle: None,
+                summary: Some((*summary).to_owned()),
+                body: body_html(language, title, summary),
+                language: Some((*language).to_owned()),
+                primary_topic_id: topic_ids.first().copied(),
+                topic_ids: Some(topic_ids),
+                author_ids: Some(vec![byline]),
+                cover_image: None,
+                source: (i % 5 == 0).then(|| "Asia-Plus".to_owned()),
+                seo: None,
+                status: Some(Status::Published),
+                published_at: Some(db::utc(published_at)),
+            };
+            article_ids.push(write::create(conn, &as_editor, request)?.id);
         }
         let mut links = 0;
         let mut link = |conn: &mut DbConnection,

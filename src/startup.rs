@@ -20,7 +20,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::{Config, CorsOrigins};
 use crate::db::{self, Pool};
 use crate::error::ApiError;
-use crate::{auth, authors, extract, health, openapi, users};
+use crate::{articles, auth, authors, extract, health, openapi, topics, users};
 
 /// What every handler may reach.
 pub struct AppState {
@@ -45,7 +45,17 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(users::update_user)
             .service(users::delete_user)
             .service(authors::list_authors)
-            .service(authors::get_author),
+            .service(authors::get_author)
+            .service(topics::list_topics)
+            .service(topics::create_topic)
+            .service(topics::get_topic)
+            .service(topics::update_topic)
+            .service(topics::delete_topic)
+            .service(articles::feed::list_articles)
+            .service(articles::write::create_article)
+            .service(articles::get_article)
+            .service(articles::write::update_article)
+            .service(articles::delete_article),
     );
 }
 

@@ -22,6 +22,7 @@ diesel::table! {
         article_id -> Int4,
         topic_id -> Int4,
         position -> Int4,
+        direct -> Bool,
         feed_published_at -> Nullable<Timestamp>,
     }
 }

@@ -142,12 +142,7 @@ fn unique_slug(conn: &mut DbConnection, base: &Slug) -> Result<Slug, ApiError> {
         .filter(users::slug.like(format!("{}%", base.as_str())))
         .select(users::slug)
         .load(conn)?;
-    let taken: std::collections::HashSet<String> = taken.into_iter().collect();
-    let slug = std::iter::once(base.clone())
-        .chain((2..).map(|n| base.with_suffix(n)))
-        .find(|candidate| !taken.contains(candidate.as_str()))
-        .unwrap_or_else(|| base.clone());
-    Ok(slug)
+    Ok(base.first_free(&taken.into_iter().collect()))
 }
 
 /// Ends every live session of a user: access tokens by generation, refresh tokens by revoking.

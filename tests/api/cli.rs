@@ -93,66 +93,57 @@ fn invalid_configuration_exits_with_one_line_naming_the_variable() {
     }
 }
 
-fn create_user_reads_the_password_from_stdin(
-    backend: Backend,
-) -> impl std::future::Future<Output = ()> {
-    async move {
-        let db = TestDb::create(backend);
-        let args = [
-            "create-user",
-            "--email",
-            "chief@newsroom.example",
-            "--name",
-            "Chief Editor",
-            "--role",
-            "admin",
-        ];
-        let refused = newsroom(Some(&db), &args, "a long enough passphrase\n");
-        assert!(
-            !refused.status.success(),
-            "without --password-stdin the command must refuse"
-        );
+async fn create_user_reads_the_password_from_stdin(backend: Backend) {
+    let db = TestDb::create(backend);
+    let args = [
+        "create-user",
+        "--email",
+        "chief@newsroom.example",
+        "--name",
+        "Chief Editor",
+        "--role",
+        "admin",
+    ];
+    let refused = newsroom(Some(&db), &args, "a long enough passphrase\n");
+    assert!(
+        !refused.status.success(),
+        "without --password-stdin the command must refuse"
+    );
 
-        let mut with_stdin = args.to_vec();
-        with_stdin.push("--password-stdin");
-        let short = newsroom(Some(&db), &with_stdin, "short\n");
-        assert!(!short.status.success());
-        assert!(text(&short.stderr).contains("password"));
+    let mut with_stdin = args.to_vec();
+    with_stdin.push("--password-stdin");
+    let short = newsroom(Some(&db), &with_stdin, "short\n");
+    assert!(!short.status.success());
+    assert!(text(&short.stderr).contains("password"));
 
-        let created = newsroom(Some(&db), &with_stdin, "a long enough passphrase\n");
-        assert!(created.status.success(), "{}", text(&created.stderr));
-        assert!(text(&created.stdout).contains("created user"));
-        let again = newsroom(Some(&db), &with_stdin, "a long enough passphrase\n");
-        assert!(!again.status.success());
-        assert!(text(&again.stderr).contains("already exists"));
+    let created = newsroom(Some(&db), &with_stdin, "a long enough passphrase\n");
+    assert!(created.status.success(), "{}", text(&created.stderr));
+    assert!(text(&created.stdout).contains("created user"));
+    let again = newsroom(Some(&db), &with_stdin, "a long enough passphrase\n");
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("already exists"));
 
-        let mut conn = newsroom::db::connect(&db.url()).unwrap();
-        let user = newsroom::users::UserRow::find_by_email(&mut conn, "chief@newsroom.example")
-            .unwrap()
-            .unwrap();
-        assert_eq!(user.role, "admin");
-        assert!(newsroom::auth::password::verify(
-            "a long enough passphrase",
-            &user.password_hash
-        ));
-    }
+    let mut conn = newsroom::db::connect(&db.url()).unwrap();
+    let user = newsroom::users::UserRow::find_by_email(&mut conn, "chief@newsroom.example")
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.role, "admin");
+    assert!(newsroom::auth::password::verify(
+        "a long enough passphrase",
+        &user.password_hash
+    ));
 }
 
-fn seed_demo_fills_an_empty_database_once(
-    backend: Backend,
-) -> impl std::future::Future<Output = ()> {
-    async move {
-        let db = TestDb::create(backend);
-        let first = newsroom(Some(&db), &["seed-demo"], "");
-        assert!(first.status.success(), "{}", text(&first.stderr));
-        let summary = text(&first.stdout);
-        assert!(
-            summary.contains("editor@newsroom.example")
-                && summary.contains("author@newsroom.example")
-        );
-        let second = newsroom(Some(&db), &["seed-demo"], "");
-        assert!(!second.status.success(), "seeding twice must refuse");
-    }
+async fn seed_demo_fills_an_empty_database_once(backend: Backend) {
+    let db = TestDb::create(backend);
+    let first = newsroom(Some(&db), &["seed-demo"], "");
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let summary = text(&first.stdout);
+    assert!(
+        summary.contains("editor@newsroom.example") && summary.contains("author@newsroom.example")
+    );
+    let second = newsroom(Some(&db), &["seed-demo"], "");
+    assert!(!second.status.success(), "seeding twice must refuse");
 }
 
 backend_tests!(

@@ -1,3 +1,4 @@
+DROP TABLE article_search;
 DROP TABLE login_failures;
 DROP TABLE refresh_tokens;
 DROP TABLE article_slugs;

@@ -35,8 +35,9 @@ CREATE TABLE articles (
     subtitle             TEXT,
     summary              TEXT,
     body                 TEXT NOT NULL,
-    status               TEXT NOT NULL
-        CHECK (status IN ('draft', 'review', 'scheduled', 'published', 'archived')),
+    -- A scheduled article is stored as 'published' with a future published_at: it turns public
+    -- at that instant with no background job.
+    status               TEXT NOT NULL CHECK (status IN ('draft', 'review', 'published', 'archived')),
     published_at         TIMESTAMP,
     language             TEXT NOT NULL DEFAULT 'en',
     primary_topic_id     INTEGER REFERENCES topics (id) ON DELETE SET NULL,
@@ -63,10 +64,13 @@ CREATE INDEX articles_updated_idx ON articles (updated_at, id);
 
 -- feed_published_at mirrors articles.published_at while the article is published and is NULL
 -- otherwise, so a topic or author feed is one range scan of these indexes.
+-- article_topics holds an article's own topics (direct) and all their ancestors (not direct), so
+-- a topic's feed and article count include its descendants without walking the tree.
 CREATE TABLE article_topics (
     article_id        INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
     topic_id          INTEGER NOT NULL REFERENCES topics (id) ON DELETE CASCADE,
     position          INTEGER NOT NULL DEFAULT 0,
+    direct            BOOLEAN NOT NULL DEFAULT TRUE,
     feed_published_at TIMESTAMP,
     PRIMARY KEY (article_id, topic_id)
 );
@@ -125,3 +129,11 @@ CREATE TABLE login_failures (
 );
 CREATE INDEX login_failures_email_idx ON login_failures (email, created_at);
 CREATE INDEX login_failures_ip_idx ON login_failures (client_ip, created_at);
+
+-- Full-text search (FTS5): rowid is the article id. Contentless: the text lives in articles.
+-- Porter stemming for English word forms; other scripts are matched by unicode61 tokens.
+CREATE VIRTUAL TABLE article_search USING fts5(
+    title, summary, body,
+    content = '', contentless_delete = 1,
+    tokenize = 'porter unicode61 remove_diacritics 2'
+);

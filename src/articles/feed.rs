@@ -1,0 +1,499 @@
+//! `GET /articles`: the public feed and the staff lists, with filters, full-text search and
+//! keyset pagination. A topic or author feed is driven from its own index
+//! (`article_topics`/`article_authors` by time), so every page costs the same at any depth.
+
+use actix_web::{get, web};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::search::{self, Dialect};
+use super::{summaries, ArticleRow, ArticleSummary};
+use crate::auth::MaybeCaller;
+use crate::db::schema::{article_authors, article_topics, articles, users};
+use crate::db::{self, DbConnection};
+use crate::domain::{Key, Role};
+use crate::error::ApiError;
+use crate::pagination;
+use crate::startup::AppState;
+use crate::topics::TopicRow;
+
+/// The order of a list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum Sort {
+    /// Newest first (the default).
+    #[serde(rename = "-published_at")]
+    NewestFirst,
+    #[serde(rename = "published_at")]
+    OldestFirst,
+    /// Most recently changed first.
+    #[serde(rename = "-updated_at")]
+    RecentlyUpdated,
+    /// Best match first; only with `q`.
+    #[serde(rename = "relevance")]
+    Relevance,
+}
+
+/// Which articles staff list (`any`: all of them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    Draft,
+    Review,
+    Scheduled,
+    Published,
+    Archived,
+    Any,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListArticlesQuery {
+    /// A topic's id or slug; its descendants are included.
+    #[param(example = "central-asia")]
+    pub topic: Option<String>,
+    /// An author's id or slug.
+    #[param(example = "malika-rahimova")]
+    pub author: Option<String>,
+    /// A BCP 47 language tag.
+    #[param(example = "ru")]
+    pub language: Option<String>,
+    /// Only articles published at or after this instant.
+    pub published_after: Option<DateTime<Utc>>,
+    /// Only articles published before this instant.
+    pub published_before: Option<DateTime<Utc>>,
+    /// Full-text search over title, summary and body; sorts by relevance unless `sort` is given.
+    #[param(example = "border treaty")]
+    pub q: Option<String>,
+    pub sort: Option<Sort>,
+    /// Page size, 1 to 100 (default 20).
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Staff only (needs a token): list articles in this state. Authors see only their own.
+    pub status: Option<StatusFilter>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct ArticlePage {
+    pub data: Vec<ArticleSummary>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// Where the last item of a page stood in the order.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct Cursor {
+    sort: Sort,
+    /// Microseconds since the epoch, for the time orders.
+    at: Option<i64>,
+    /// The rank, for relevance.
+    rank: Option<f64>,
+    id: i32,
+}
+
+/// A checked listing request.
+struct Listing {
+    visibility: Visibility,
+    topic: Option<Key>,
+    author: Option<Key>,
+    language: Option<String>,
+    after: Option<NaiveDateTime>,
+    before: Option<NaiveDateTime>,
+    q: Option<String>,
+    sort: Sort,
+    limit: i64,
+    cursor: Option<Cursor>,
+    /// Only articles this user is a byline of (an author listing by status).
+    own: Option<i32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Visibility {
+    /// Published and due: what the public sees.
+    Public,
+    /// Published, not yet due.
+    Scheduled,
+    /// One stored status, or all.
+    Stored(Option<&'static str>),
+}
+
+impl Listing {
+    fn parse(
+        query: ListArticlesQuery,
+        caller: Option<&crate::auth::Caller>,
+    ) -> Result<Self, ApiError> {
+        let visibility = match (query.status, caller) {
+            (None, _) => Visibility::Public,
+            (Some(_), None) => {
+                return Err(ApiError::Unauthorized {
+                    detail: "listing by status needs a bearer access token".into(),
+                    invalid_token: false,
+                })
+            }
+            (Some(status), Some(_)) => match status {
+                StatusFilter::Published => Visibility::Public,
+                StatusFilter::Scheduled => Visibility::Scheduled,
+                StatusFilter::Draft => Visibility::Stored(Some("draft")),
+                StatusFilter::Review => Visibility::Stored(Some("review")),
+                StatusFilter::Archived => Visibility::Stored(Some("archived")),
+                StatusFilter::Any => Visibility::Stored(None),
+            },
+        };
+        let own = match (query.status, caller) {
+            (Some(_), Some(c)) if c.role < Role::Editor => Some(c.id()),
+            _ => None,
+        };
+        let q = query
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty());
+        let by_time = !matches!(visibility, Visibility::Stored(_));
+        let sort = match (query.sort, &q) {
+            (Some(Sort::Relevance), None) => {
+                return Err(ApiError::invalid(
+                    "sort",
+                    "relevance needs a search query `q`",
+                ))
+            }
+            (Some(Sort::NewestFirst | Sort::OldestFirst), _) if !by_time => {
+                return Err(ApiError::invalid(
+                    "sort",
+                    "unpublished articles have no publication time: sort by -updated_at",
+                ))
+            }
+            (Some(sort), _) => sort,
+            (None, Some(_)) => Sort::Relevance,
+            (None, None) if by_time => Sort::NewestFirst,
+            (None, None) => Sort::RecentlyUpdated,
+        };
+        let cursor: Option<Cursor> = query
+            .cursor
+            .as_deref()
+            .map(pagination::decode_cursor)
+            .transpose()?;
+        if cursor.as_ref().is_some_and(|c| c.sort != sort) {
+            return Err(ApiError::invalid(
+                "cursor",
+                "belongs to a list in another order",
+            ));
+        }
+        let key = |raw: Option<String>, field: &str| {
+            raw.map(|r| Key::parse(&r).map_err(|e| ApiError::invalid(field, e.message)))
+                .transpose()
+        };
+        Ok(Self {
+            visibility,
+            topic: key(query.topic, "topic")?,
+            author: key(query.author, "author")?,
+            language: query.language.map(|l| l.trim().to_owned()),
+            after: query.published_after.map(|t| t.naive_utc()),
+            before: query.published_before.map(|t| t.naive_utc()),
+            q,
+            sort,
+            limit: pagination::limit(query.limit, 20, 100)?,
+            cursor,
+            own,
+        })
+    }
+}
+
+/// The ids behind the topic and author keys; 422 for an unknown one.
+fn resolve(
+    conn: &mut DbConnection,
+    listing: &Listing,
+) -> Result<(Option<i32>, Option<i32>), ApiError> {
+    let topic = match &listing.topic {
+        Some(key) => match TopicRow::find(conn, key)? {
+            Some(t) => Some(t.id),
+            None => return Err(ApiError::invalid("topic", "no such topic")),
+        },
+        None => None,
+    };
+    let author = match &listing.author {
+        Some(key) => {
+            let query = users::table.select(users::id).into_boxed();
+            let query = match key {
+                Key::Id(id) => query.filter(users::id.eq(*id)),
+                Key::Slug(slug) => query.filter(users::slug.eq(slug.clone())),
+            };
+            match query.first::<i32>(conn).optional()? {
+                Some(id) => Some(id),
+                None => return Err(ApiError::invalid("author", "no such author")),
+            }
+        }
+        None => None,
+    };
+    Ok((topic, author))
+}
+
+fn micros(at: NaiveDateTime) -> i64 {
+    at.and_utc().timestamp_micros()
+}
+
+fn from_micros(us: i64) -> Result<NaiveDateTime, ApiError> {
+    DateTime::from_timestamp_micros(us)
+        .map(|t| t.naive_utc())
+        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API returned"))
+}
+
+/// Only articles in `language`.
+macro_rules! language_filter {
+    ($query:ident, $listing:expr) => {
+        if let Some(language) = &$listing.language {
+            $query = $query.filter(articles::language.eq(language.clone()));
+        }
+    };
+}
+
+/// Only articles filed under `topic` (descendants included).
+macro_rules! topic_filter {
+    ($query:ident, $topic:expr) => {
+        if let Some(topic) = $topic {
+            $query = $query.filter(
+                articles::id.eq_any(
+                    article_topics::table
+                        .filter(article_topics::topic_id.eq(topic))
+                        .select(article_topics::article_id),
+                ),
+            );
+        }
+    };
+}
+
+/// Only articles with every one of these bylines.
+macro_rules! byline_filter {
+    ($query:ident, $users:expr) => {
+        for user in $users.into_iter().flatten() {
+            $query = $query.filter(
+                articles::id.eq_any(
+                    article_authors::table
+                        .filter(article_authors::user_id.eq(user))
+                        .select(article_authors::article_id),
+                ),
+            );
+        }
+    };
+}
+
+/// Publication-time window, keyset and order on a time column and an id column.
+macro_rules! by_time {
+    ($query:ident, $listing:expr, $time:expr, $id:expr, $cursor_at:expr) => {
+        if let Some(after) = $listing.after {
+            $query = $query.filter($time.ge(after));
+        }
+        if let Some(before) = $listing.before {
+            $query = $query.filter($time.lt(before));
+        }
+        let ascending = $listing.sort == Sort::OldestFirst;
+        if let Some((at, id)) = $cursor_at {
+            $query = if ascending {
+                $query
+                    .filter($time.ge(at))
+                    .filter($time.gt(at).or($id.gt(id)))
+            } else {
+                $query
+                    .filter($time.le(at))
+                    .filter($time.lt(at).or($id.lt(id)))
+            };
+        }
+        $query = if ascending {
+            $query.order(($time.asc(), $id.asc()))
+        } else {
+            $query.order(($time.desc(), $id.desc()))
+        };
+    };
+}
+
+/// One page of rows, each with its rank when sorting by relevance.
+fn page(
+    conn: &mut DbConnection,
+    listing: &Listing,
+) -> Result<Vec<(ArticleRow, Option<f64>)>, ApiError> {
+    let (topic, author) = resolve(conn, listing)?;
+    let now = db::now();
+    let dialect = Dialect::of(conn);
+    let cursor_at = listing
+        .cursor
+        .as_ref()
+        .and_then(|c| c.at.map(|at| (at, c.id)))
+        .map(|(at, id)| from_micros(at).map(|at| (at, id)))
+        .transpose()?;
+    let limit = listing.limit + 1;
+    let published_order = matches!(listing.sort, Sort::NewestFirst | Sort::OldestFirst);
+    let feed = matches!(
+        listing.visibility,
+        Visibility::Public | Visibility::Scheduled
+    );
+
+    // Topic feed: driven by the topic's (topic_id, feed_published_at, article_id) index.
+    if let (Some(topic), true, true, None) = (topic, published_order, feed, &listing.q) {
+        let mut query = article_topics::table
+            .inner_join(articles::table)
+            .filter(article_topics::topic_id.eq(topic))
+            .select(ArticleRow::as_select())
+            .limit(limit)
+            .into_boxed();
+        query = match listing.visibility {
+            Visibility::Scheduled => query.filter(article_topics::feed_published_at.gt(now)),
+            _ => query.filter(article_topics::feed_published_at.le(now)),
+        };
+        language_filter!(query, listing);
+        byline_filter!(query, [author, listing.own]);
+        by_time!(
+            query,
+            listing,
+            article_topics::feed_published_at,
+            article_topics::article_id,
+            cursor_at
+        );
+        return Ok(query.load(conn)?.into_iter().map(|r| (r, None)).collect());
+    }
+    // Author feed: driven by the author's (user_id, feed_published_at, article_id) index.
+    if let (Some(author), true, true, None, None) =
+        (author, published_order, feed, &listing.q, listing.own)
+    {
+        let mut query = article_authors::table
+            .inner_join(articles::table)
+            .filter(article_authors::user_id.eq(author))
+            .select(ArticleRow::as_select())
+            .limit(limit)
+            .into_boxed();
+        query = match listing.visibility {
+            Visibility::Scheduled => query.filter(article_authors::feed_published_at.gt(now)),
+            _ => query.filter(article_authors::feed_published_at.le(now)),
+        };
+        language_filter!(query, listing);
+        by_time!(
+            query,
+            listing,
+            article_authors::feed_published_at,
+            article_authors::article_id,
+            cursor_at
+        );
+        return Ok(query.load(conn)?.into_iter().map(|r| (r, None)).collect());
+    }
+
+    let mut query = articles::table.into_boxed();
+    query = match listing.visibility {
+        Visibility::Public => query
+            .filter(articles::status.eq("published"))
+            .filter(articles::published_at.le(now)),
+        Visibility::Scheduled => query
+            .filter(articles::status.eq("published"))
+            .filter(articles::published_at.gt(now)),
+        Visibility::Stored(Some(status)) => query.filter(articles::status.eq(status)),
+        Visibility::Stored(None) => query,
+    };
+    language_filter!(query, listing);
+    topic_filter!(query, topic);
+    byline_filter!(query, [author, listing.own]);
+    if let Some(q) = &listing.q {
+        query = query.filter(search::matches(dialect, q));
+    }
+    match listing.sort {
+        Sort::NewestFirst | Sort::OldestFirst => {
+            by_time!(
+                query,
+                listing,
+                articles::published_at,
+                articles::id,
+                cursor_at
+            );
+        }
+        Sort::RecentlyUpdated => {
+            if let Some(after) = listing.after {
+                query = query.filter(articles::published_at.ge(after));
+            }
+            if let Some(before) = listing.before {
+                query = query.filter(articles::published_at.lt(before));
+            }
+            if let Some((at, id)) = cursor_at {
+                query = query
+                    .filter(articles::updated_at.le(at))
+                    .filter(articles::updated_at.lt(at).or(articles::id.lt(id)));
+            }
+            query = query.order((articles::updated_at.desc(), articles::id.desc()));
+        }
+        Sort::Relevance => {
+            let q = listing.q.clone().unwrap_or_default();
+            if let Some(after) = listing.after {
+                query = query.filter(articles::published_at.ge(after));
+            }
+            if let Some(before) = listing.before {
+                query = query.filter(articles::published_at.lt(before));
+            }
+            if let Some(cursor) = &listing.cursor {
+                let rank = cursor.rank.unwrap_or(f64::MAX);
+                query = query.filter(
+                    search::rank(dialect, &q)
+                        .lt(rank)
+                        .or(search::rank(dialect, &q)
+                            .eq(rank)
+                            .and(articles::id.lt(cursor.id))),
+                );
+            }
+            let rows: Vec<(ArticleRow, f64)> = query
+                .order((search::rank(dialect, &q).desc(), articles::id.desc()))
+                .select((ArticleRow::as_select(), search::rank(dialect, &q)))
+                .limit(limit)
+                .load(conn)?;
+            return Ok(rows.into_iter().map(|(r, rank)| (r, Some(rank))).collect());
+        }
+    }
+    Ok(query
+        .select(ArticleRow::as_select())
+        .limit(limit)
+        .load(conn)?
+        .into_iter()
+        .map(|r| (r, None))
+        .collect())
+}
+
+/// List articles
+///
+/// The public feed: published articles whose `published_at` has come, newest first, with
+/// filters and full-text search. Pages by cursor: pass `next_cursor` back as `cursor`; a
+/// deep page costs what the first does, and articles published between two requests never
+/// make a page skip or repeat an item. Staff add `status` (with a token) to list drafts,
+/// articles in review, scheduled or archived ones; authors then see only their own.
+#[utoipa::path(
+    tag = "articles",
+    params(ListArticlesQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of articles", body = ArticlePage),
+        (status = 401, description = "`status` without a token, or an invalid token",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles")]
+pub async fn list_articles(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    query: web::Query<ListArticlesQuery>,
+) -> Result<web::Json<ArticlePage>, ApiError> {
+    let listing = Listing::parse(query.into_inner(), caller.0.as_ref())?;
+    let page = db::run(&state.pool, move |conn| {
+        let rows = page(conn, &listing)?;
+        let (rows, more) = pagination::split_page(rows, listing.limit);
+        let next_cursor = match rows.last() {
+            Some((row, rank)) if more => Some(pagination::encode_cursor(&Cursor {
+                sort: listing.sort,
+                at: match listing.sort {
+                    Sort::RecentlyUpdated => Some(micros(row.updated_at)),
+                    Sort::Relevance => None,
+                    _ => row.published_at.map(micros),
+                },
+                rank: *rank,
+                id: row.id,
+            })),
+            _ => None,
+        };
+        let data = summaries(conn, rows.into_iter().map(|(row, _)| row).collect())?;
+        Ok(ArticlePage { data, next_cursor })
+    })
+    .await?;
+    Ok(web::Json(page))
+}

@@ -1,0 +1,444 @@
+//! Articles: the wire types, loading with topics and bylines in a constant number of queries,
+//! visibility, and the single-article endpoints. Writing lives in `write`, listing in `feed`.
+
+pub mod feed;
+pub mod search;
+pub mod write;
+
+use std::collections::HashMap;
+
+use actix_web::http::header;
+use actix_web::{delete, get, web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::{Caller, MaybeCaller};
+use crate::db::schema::{article_authors, article_slugs, article_topics, articles, topics, users};
+use crate::db::{self, DbConnection};
+use crate::domain::{Key, Role};
+use crate::error::ApiError;
+use crate::startup::AppState;
+use crate::topics::TopicRef;
+
+/// Where an article stands in the editorial workflow.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    Draft,
+    Review,
+    /// Published with a `published_at` still to come; reads report `published` from then on.
+    Scheduled,
+    Published,
+    Archived,
+}
+
+impl Status {
+    /// The stored value: a scheduled article is stored as published with a future time.
+    pub fn stored(self) -> &'static str {
+        match self {
+            Status::Draft => "draft",
+            Status::Review => "review",
+            Status::Scheduled | Status::Published => "published",
+            Status::Archived => "archived",
+        }
+    }
+
+    /// What readers see now for a stored status and publication time.
+    pub fn current(stored: &str, published_at: Option<NaiveDateTime>, now: NaiveDateTime) -> Self {
+        match stored {
+            "published" if published_at.is_some_and(|at| at > now) => Status::Scheduled,
+            "published" => Status::Published,
+            "review" => Status::Review,
+            "archived" => Status::Archived,
+            _ => Status::Draft,
+        }
+    }
+}
+
+/// The stored columns of an article but its body.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = articles)]
+pub struct ArticleRow {
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub summary: Option<String>,
+    pub status: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub language: String,
+    pub primary_topic_id: Option<i32>,
+    pub cover_image_url: Option<String>,
+    pub cover_image_alt: Option<String>,
+    pub cover_image_caption: Option<String>,
+    pub cover_image_credit: Option<String>,
+    pub source: Option<String>,
+    pub seo_title: Option<String>,
+    pub seo_description: Option<String>,
+    pub seo_canonical_url: Option<String>,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl ArticleRow {
+    pub fn is_public(&self, now: NaiveDateTime) -> bool {
+        Status::current(&self.status, self.published_at, now) == Status::Published
+    }
+
+    pub fn find(conn: &mut DbConnection, key: &Key) -> Result<Option<Self>, ApiError> {
+        let query = articles::table.select(Self::as_select()).into_boxed();
+        let query = match key {
+            Key::Id(id) => query.filter(articles::id.eq(*id)),
+            Key::Slug(slug) => query.filter(articles::slug.eq(slug.clone())),
+        };
+        Ok(query.first(conn).optional()?)
+    }
+}
+
+/// A byline on an article.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Queryable)]
+#[schema(example = json!({"id": 2, "slug": "malika-rahimova", "name": "Malika Rahimova"}))]
+pub struct Byline {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "url": "https://images.newsroom.example/2026/11/border-treaty.jpg",
+    "alt": "Two presidents shake hands at a signing table",
+    "caption": "The treaty was signed in Bishkek on Monday.", "credit": "Photo: Asia-Plus"
+}))]
+pub struct CoverImage {
+    /// An http(s) URL.
+    pub url: String,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "Tajikistan and Kyrgyzstan end border dispute",
+    "description": "The presidents signed a treaty settling the last contested sections.",
+    "canonical_url": null
+}))]
+pub struct Seo {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub canonical_url: Option<String>,
+}
+
+/// An article without its body, as feeds list it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 1, "slug": "tajikistan-and-kyrgyzstan-sign-border-treaty",
+    "title": "Tajikistan and Kyrgyzstan sign treaty ending decades-long border dispute",
+    "subtitle": "The last contested sections of a 970-kilometre frontier are settled",
+    "summary": "The presidents of both countries signed the agreement in Bishkek.",
+    "status": "published", "published_at": "2026-11-30T09:00:00Z",
+    "created_at": "2026-11-30T07:12:00Z", "updated_at": "2026-11-30T09:05:00Z",
+    "language": "en",
+    "topics": [{"id": 3, "slug": "tajikistan", "name": "Tajikistan"}, {"id": 10, "slug": "politics", "name": "Politics"}],
+    "primary_topic": {"id": 3, "slug": "tajikistan", "name": "Tajikistan"},
+    "authors": [{"id": 2, "slug": "malika-rahimova", "name": "Malika Rahimova"}],
+    "cover_image": null, "source": "Asia-Plus",
+    "seo": {"title": null, "description": null, "canonical_url": null},
+    "word_count": 640, "reading_time_minutes": 4, "version": 3
+}))]
+pub struct ArticleSummary {
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    /// The lead.
+    pub summary: Option<String>,
+    pub status: Status,
+    pub published_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// BCP 47 language tag.
+    pub language: String,
+    pub topics: Vec<TopicRef>,
+    pub primary_topic: Option<TopicRef>,
+    pub authors: Vec<Byline>,
+    pub cover_image: Option<CoverImage>,
+    /// Attribution, such as a news agency.
+    pub source: Option<String>,
+    pub seo: Seo,
+    pub word_count: i32,
+    pub reading_time_minutes: i32,
+    /// Grows with every change.
+    pub version: i32,
+}
+
+/// A whole article.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Article {
+    #[serde(flatten)]
+    pub summary: ArticleSummary,
+    /// Sanitised HTML.
+    #[schema(
+        example = "<p><strong>DUSHANBE</strong> — The presidents of both countries signed the agreement…</p>"
+    )]
+    pub body: String,
+}
+
+/// Builds summaries for `rows` with two more queries, whatever their number: one for all
+/// their topics, one for all their bylines.
+pub fn summaries(
+    conn: &mut DbConnection,
+    rows: Vec<ArticleRow>,
+) -> Result<Vec<ArticleSummary>, ApiError> {
+    let ids: Vec<i32> = rows.iter().map(|r| r.id).collect();
+    let mut topics_of: HashMap<i32, Vec<TopicRef>> = HashMap::new();
+    let topic_rows: Vec<(i32, TopicRef)> = article_topics::table
+        .inner_join(topics::table)
+        .filter(article_topics::article_id.eq_any(&ids))
+        .filter(article_topics::direct.eq(true))
+        .order((article_topics::article_id, article_topics::position))
+        .select((
+            article_topics::article_id,
+            (topics::id, topics::slug, topics::name),
+        ))
+        .load(conn)?;
+    for (article, topic) in topic_rows {
+        topics_of.entry(article).or_default().push(topic);
+    }
+    let mut authors_of: HashMap<i32, Vec<Byline>> = HashMap::new();
+    let author_rows: Vec<(i32, Byline)> = article_authors::table
+        .inner_join(users::table)
+        .filter(article_authors::article_id.eq_any(&ids))
+        .order((article_authors::article_id, article_authors::position))
+        .select((
+            article_authors::article_id,
+            (users::id, users::slug, users::name),
+        ))
+        .load(conn)?;
+    for (article, author) in author_rows {
+        authors_of.entry(article).or_default().push(author);
+    }
+    let now = db::now();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let topics = topics_of.remove(&row.id).unwrap_or_default();
+            let primary_topic = row
+                .primary_topic_id
+                .and_then(|p| topics.iter().find(|t| t.id == p).cloned());
+            ArticleSummary {
+                status: Status::current(&row.status, row.published_at, now),
+                published_at: row.published_at.map(db::utc),
+                created_at: db::utc(row.created_at),
+                updated_at: db::utc(row.updated_at),
+                authors: authors_of.remove(&row.id).unwrap_or_default(),
+                cover_image: row.cover_image_url.map(|url| CoverImage {
+                    url,
+                    alt: row.cover_image_alt,
+                    caption: row.cover_image_caption,
+                    credit: row.cover_image_credit,
+                }),
+                seo: Seo {
+                    title: row.seo_title,
+                    description: row.seo_description,
+                    canonical_url: row.seo_canonical_url,
+                },
+                topics,
+                primary_topic,
+                id: row.id,
+                slug: row.slug,
+                title: row.title,
+                subtitle: row.subtitle,
+                summary: row.summary,
+                language: row.language,
+                source: row.source,
+                word_count: row.word_count,
+                reading_time_minutes: row.reading_time_minutes,
+                version: row.version,
+            }
+        })
+        .collect())
+}
+
+/// The whole article with id `id`.
+pub fn load(conn: &mut DbConnection, row: ArticleRow) -> Result<Article, ApiError> {
+    let body: String = articles::table
+        .find(row.id)
+        .select(articles::body)
+        .first(conn)?;
+    let summary = summaries(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::internal("an article lost its summary"))?;
+    Ok(Article { summary, body })
+}
+
+/// The ids of an article's bylines.
+pub fn author_ids(conn: &mut DbConnection, article_id: i32) -> Result<Vec<i32>, ApiError> {
+    Ok(article_authors::table
+        .filter(article_authors::article_id.eq(article_id))
+        .order(article_authors::position)
+        .select(article_authors::user_id)
+        .load(conn)?)
+}
+
+/// Who may see an article: everyone once public; editors and admins always; its authors.
+pub fn can_see(
+    conn: &mut DbConnection,
+    row: &ArticleRow,
+    caller: Option<&Caller>,
+) -> Result<bool, ApiError> {
+    if row.is_public(db::now()) {
+        return Ok(true);
+    }
+    Ok(match caller {
+        None => false,
+        Some(c) if c.role >= Role::Editor => true,
+        Some(c) => author_ids(conn, row.id)?.contains(&c.id()),
+    })
+}
+
+fn parse_key(raw: &str) -> Result<Key, ApiError> {
+    Key::parse(raw).map_err(|e| ApiError::Validation(vec![e]))
+}
+
+enum Found {
+    Article(Box<Article>),
+    MovedTo(String),
+}
+
+/// Get an article
+///
+/// By id or slug. Published articles are public; anything else is visible only to its authors
+/// and to editors and admins (404 to everyone else). A former slug answers 301 with the
+/// current URL in `Location`.
+#[utoipa::path(
+    tag = "articles",
+    params(("key" = String, Path, description = "The article's id or slug",
+        example = "tajikistan-and-kyrgyzstan-sign-treaty-ending-decades-long-border-dispute")),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The article", body = Article),
+        (status = 301, description = "A former slug: `Location` has the current URL",
+            headers(("Location" = String, description = "The article's current URL"))),
+        (status = 401, description = "A token was sent but is invalid", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "No such article, or not visible to the caller",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{key}")]
+pub async fn get_article(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    key: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let key = parse_key(&key)?;
+    let found = db::run(&state.pool, move |conn| {
+        let caller = caller.0.as_ref();
+        if let Some(row) = ArticleRow::find(conn, &key)? {
+            if can_see(conn, &row, caller)? {
+                return Ok(Found::Article(Box::new(load(conn, row)?)));
+            }
+            return Err(ApiError::not_found("article"));
+        }
+        if let Key::Slug(slug) = &key {
+            let moved: Option<i32> = article_slugs::table
+                .find(slug)
+                .select(article_slugs::article_id)
+                .first(conn)
+                .optional()?;
+            if let Some(row) = moved
+                .map(|id| ArticleRow::find(conn, &Key::Id(id)))
+                .transpose()?
+                .flatten()
+            {
+                if can_see(conn, &row, caller)? {
+                    return Ok(Found::MovedTo(row.slug));
+                }
+            }
+        }
+        Err(ApiError::not_found("article"))
+    })
+    .await?;
+    Ok(match found {
+        Found::Article(article) => HttpResponse::Ok().json(article),
+        Found::MovedTo(slug) => HttpResponse::MovedPermanently()
+            .insert_header((header::LOCATION, format!("/api/v1/articles/{slug}")))
+            .finish(),
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct ArticleId(
+    /// The article's id.
+    pub i32,
+);
+
+/// Loads an article for a write by `caller`: 404 when the caller may not see it, 403 when an
+/// author may see it but not change it (not theirs, or past review).
+pub fn for_write(
+    conn: &mut DbConnection,
+    id: i32,
+    caller: &Caller,
+) -> Result<ArticleRow, ApiError> {
+    let row =
+        ArticleRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("article"))?;
+    if caller.role >= Role::Editor {
+        return Ok(row);
+    }
+    let own = author_ids(conn, id)?.contains(&caller.id());
+    if !own && !row.is_public(db::now()) {
+        return Err(ApiError::not_found("article"));
+    }
+    if !own {
+        return Err(ApiError::Forbidden(
+            "authors may change only their own articles".into(),
+        ));
+    }
+    if !matches!(row.status.as_str(), "draft" | "review") {
+        return Err(ApiError::Forbidden(
+            "authors may change their articles only while in draft or review".into(),
+        ));
+    }
+    Ok(row)
+}
+
+/// Delete an article
+///
+/// Editors and admins any; an author their own while in draft or review.
+#[utoipa::path(
+    tag = "articles",
+    params(ArticleId),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such article, or not visible to the caller",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[delete("/articles/{id}")]
+pub async fn delete_article(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<ArticleId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = id.into_inner().0;
+    db::transaction(&state.pool, move |conn| {
+        for_write(conn, id, &caller)?;
+        search::remove(conn, id)?;
+        diesel::delete(articles::table.find(id)).execute(conn)?;
+        Ok(())
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

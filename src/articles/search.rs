@@ -1,0 +1,191 @@
+//! Full-text search, the one place where the two databases differ: PostgreSQL keeps a tsvector
+//! per article (stemmed in the article's language where it has a stemmer) with a GIN index;
+//! SQLite keeps an FTS5 table (Porter stemming for English). Both are written on every change.
+
+use diesel::connection::SimpleConnection;
+use diesel::dsl::{sql, AsExprOf};
+use diesel::expression::{SqlLiteral, UncheckedBind};
+use diesel::sql_types::{Bool, Double, Integer, Text};
+use diesel::RunQueryDsl;
+
+use crate::db::DbConnection;
+use crate::error::ApiError;
+
+/// The search document of one article.
+pub struct Document<'a> {
+    pub id: i32,
+    pub language: &'a str,
+    pub title: &'a str,
+    pub summary: &'a str,
+    pub body_text: &'a str,
+}
+
+/// The PostgreSQL text search configuration for a language.
+fn pg_config(language: &str) -> &'static str {
+    match language.split('-').next().unwrap_or("") {
+        "en" => "english",
+        "ru" => "russian",
+        "de" => "german",
+        "fr" => "french",
+        "es" => "spanish",
+        "it" => "italian",
+        "tr" => "turkish",
+        _ => "simple",
+    }
+}
+
+/// (Re)writes the search document of an article.
+pub fn index(conn: &mut DbConnection, doc: &Document<'_>) -> Result<(), ApiError> {
+    remove(conn, doc.id)?;
+    match conn {
+        DbConnection::Postgresql(_) => {
+            let config = pg_config(doc.language);
+            diesel::sql_query(format!(
+                "INSERT INTO article_search (article_id, document) VALUES ($1, \
+                 setweight(to_tsvector('{config}', $2), 'A') || \
+                 setweight(to_tsvector('{config}', $3), 'B') || \
+                 setweight(to_tsvector('{config}', $4), 'D'))"
+            ))
+            .bind::<Integer, _>(doc.id)
+            .bind::<Text, _>(doc.title)
+            .bind::<Text, _>(doc.summary)
+            .bind::<Text, _>(doc.body_text)
+            .execute(conn)?;
+        }
+        DbConnection::Sqlite(_) => {
+            diesel::sql_query(
+                "INSERT INTO article_search (rowid, title, summary, body) VALUES (?, ?, ?, ?)",
+            )
+            .bind::<Integer, _>(doc.id)
+            .bind::<Text, _>(doc.title)
+            .bind::<Text, _>(doc.summary)
+            .bind::<Text, _>(doc.body_text)
+            .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+pub fn remove(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
+    let statement = match conn {
+        DbConnection::Postgresql(_) => {
+            format!("DELETE FROM article_search WHERE article_id = {id}")
+        }
+        DbConnection::Sqlite(_) => format!("DELETE FROM article_search WHERE rowid = {id}"),
+    };
+    conn.batch_execute(&statement)?;
+    Ok(())
+}
+
+/// An SQL fragment around one bound search text.
+pub type Fragment<ST> = SqlLiteral<ST, UncheckedBind<SqlLiteral<ST>, AsExprOf<String, Text>>>;
+
+/// Which SQL dialect a connection speaks, for the fragments below.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+impl Dialect {
+    pub fn of(conn: &DbConnection) -> Self {
+        match conn {
+            DbConnection::Postgresql(_) => Dialect::Postgres,
+            DbConnection::Sqlite(_) => Dialect::Sqlite,
+        }
+    }
+}
+
+/// The user's words as a query: on PostgreSQL web-search syntax in English, Russian and
+/// without stemming at once; on SQLite each word quoted (no FTS5 syntax gets through), all
+/// required.
+fn query_text(dialect: Dialect, q: &str) -> String {
+    match dialect {
+        Dialect::Postgres => q.to_owned(),
+        Dialect::Sqlite => q
+            .split_whitespace()
+            .map(sqlite_term)
+            .collect::<Vec<_>>()
+            .join(" "),
+    }
+}
+
+/// Vowel endings of Russian and Tajik word forms.
+const CYRILLIC_ENDINGS: &str = "аеёиийоуыьэюяӣӯ";
+
+/// One FTS5 term. SQLite has no Russian stemmer, so a Cyrillic word of five letters or more
+/// matches as a prefix without its vowel ending ("граница" finds "границе" and "границы").
+fn sqlite_term(word: &str) -> String {
+    let word = word.to_lowercase().replace('"', "\"\"");
+    if word.chars().count() >= 5 && word.chars().any(|c| ('\u{0400}'..='\u{04ff}').contains(&c)) {
+        let stem = word.trim_end_matches(|c| CYRILLIC_ENDINGS.contains(c));
+        if stem.chars().count() >= 4 {
+            return format!("\"{stem}\"*");
+        }
+    }
+    format!("\"{word}\"")
+}
+
+const PG_QUERY: &str =
+    "(SELECT websearch_to_tsquery('english', x) || websearch_to_tsquery('russian', x) \
+     || websearch_to_tsquery('simple', x) FROM (SELECT CAST(";
+const PG_QUERY_END: &str = " AS TEXT) AS x) AS input)";
+
+/// `articles.id` is among the matches of `q`.
+pub fn matches(dialect: Dialect, q: &str) -> Fragment<Bool> {
+    let (before, after) = match dialect {
+        Dialect::Postgres => (
+            format!("articles.id IN (SELECT article_id FROM article_search WHERE document @@ {PG_QUERY}"),
+            format!("{PG_QUERY_END})"),
+        ),
+        Dialect::Sqlite => (
+            "articles.id IN (SELECT rowid FROM article_search WHERE article_search MATCH ".to_owned(),
+            ")".to_owned(),
+        ),
+    };
+    sql::<Bool>(&before)
+        .bind::<Text, _>(query_text(dialect, q))
+        .sql(&after)
+}
+
+/// How well `articles` matches `q`: larger is better.
+pub fn rank(dialect: Dialect, q: &str) -> Fragment<Double> {
+    let (before, after) = match dialect {
+        Dialect::Postgres => (
+            format!("(SELECT CAST(ts_rank(document, {PG_QUERY}"),
+            format!("{PG_QUERY_END}) AS DOUBLE PRECISION) FROM article_search WHERE article_id = articles.id)"),
+        ),
+        Dialect::Sqlite => (
+            "(SELECT -bm25(article_search, 10.0, 4.0, 1.0) FROM article_search WHERE article_search MATCH ".to_owned(),
+            " AND rowid = articles.id)".to_owned(),
+        ),
+    };
+    sql::<Double>(&before)
+        .bind::<Text, _>(query_text(dialect, q))
+        .sql(&after)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_queries_quote_every_word() {
+        assert_eq!(
+            query_text(Dialect::Sqlite, r#"Border "treaty OR x*"#),
+            r#""border" """treaty" "or" "x*""#
+        );
+        assert_eq!(
+            query_text(Dialect::Sqlite, "граница договор"),
+            r#""границ"* "договор"*"#
+        );
+        assert_eq!(query_text(Dialect::Sqlite, "газ"), r#""газ""#);
+    }
+
+    #[test]
+    fn languages_pick_their_stemmer() {
+        assert_eq!(pg_config("ru"), "russian");
+        assert_eq!(pg_config("en-GB"), "english");
+        assert_eq!(pg_config("tg"), "simple");
+    }
+}

@@ -1,0 +1,746 @@
+//! Creating and changing articles: input parsing, sanitising, the workflow rules, and saving an
+//! article with its topics, bylines, slug history and search document in one transaction.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use actix_web::http::header;
+use actix_web::{patch, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::{for_write, load, search, ArticleId, ArticleRow, CoverImage, Seo, Status};
+use crate::auth::Caller;
+use crate::db::schema::{article_authors, article_slugs, articles, topics, users};
+use crate::db::{self, DbConnection};
+use crate::domain::{bounded_text, Errors, Key, Role, Slug};
+use crate::error::{ApiError, FieldError};
+use crate::extract::Json;
+use crate::startup::AppState;
+use crate::topics::tree;
+use crate::users::nullable;
+
+pub const MAX_TITLE_CHARS: usize = 300;
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+const MAX_SUBTITLE_CHARS: usize = 300;
+const MAX_SUMMARY_CHARS: usize = 2000;
+const MAX_SHORT_TEXT_CHARS: usize = 300;
+const MAX_URL_CHARS: usize = 2000;
+const MAX_LINKED: usize = 20;
+const WORDS_PER_MINUTE: i32 = 200;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "title": "Tajikistan and Kyrgyzstan sign treaty ending decades-long border dispute",
+    "subtitle": "The last contested sections of a 970-kilometre frontier are settled",
+    "summary": "The presidents of both countries signed the agreement in Bishkek on Monday.",
+    "body": "<p><strong>BISHKEK</strong> — The presidents of Tajikistan and Kyrgyzstan signed a treaty on Monday…</p>",
+    "language": "en", "topic_ids": [3, 4, 10], "primary_topic_id": 3,
+    "cover_image": {"url": "https://images.newsroom.example/2026/11/border-treaty.jpg",
+        "alt": "Two presidents shake hands", "caption": null, "credit": "Photo: Asia-Plus"},
+    "source": "Asia-Plus", "status": "scheduled", "published_at": "2026-12-02T06:00:00Z"
+}))]
+pub struct CreateArticle {
+    /// 1 to 300 characters.
+    pub title: String,
+    /// Derived from the title (transliterated, made unique) when absent.
+    pub slug: Option<String>,
+    pub subtitle: Option<String>,
+    pub summary: Option<String>,
+    /// HTML, at most 1 MiB; sanitised (scripts, event handlers, `javascript:` URLs removed).
+    pub body: String,
+    /// BCP 47 tag; default `en`.
+    pub language: Option<String>,
+    pub topic_ids: Option<Vec<i32>>,
+    /// Must be among `topic_ids`.
+    pub primary_topic_id: Option<i32>,
+    /// Default: the caller.
+    pub author_ids: Option<Vec<i32>>,
+    pub cover_image: Option<CoverImage>,
+    pub source: Option<String>,
+    pub seo: Option<Seo>,
+    /// Default `draft`. Authors may only use `draft` and `review`.
+    pub status: Option<Status>,
+    /// Required in the future for `scheduled`; `published` without it means now.
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "published", "summary": "Updated: the treaty enters into force in January."}))]
+pub struct UpdateArticle {
+    pub title: Option<String>,
+    pub slug: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub subtitle: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub summary: Option<Option<String>>,
+    pub body: Option<String>,
+    pub language: Option<String>,
+    pub topic_ids: Option<Vec<i32>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i32>)]
+    pub primary_topic_id: Option<Option<i32>>,
+    pub author_ids: Option<Vec<i32>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<CoverImage>)]
+    pub cover_image: Option<Option<CoverImage>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub source: Option<Option<String>>,
+    pub seo: Option<Seo>,
+    pub status: Option<Status>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub published_at: Option<Option<DateTime<Utc>>>,
+}
+
+impl From<CreateArticle> for UpdateArticle {
+    fn from(c: CreateArticle) -> Self {
+        Self {
+            title: Some(c.title),
+            slug: c.slug,
+            subtitle: Some(c.subtitle),
+            summary: Some(c.summary),
+            body: Some(c.body),
+            language: Some(c.language.unwrap_or_else(|| "en".into())),
+            topic_ids: Some(c.topic_ids.unwrap_or_default()),
+            primary_topic_id: Some(c.primary_topic_id),
+            author_ids: c.author_ids,
+            cover_image: Some(c.cover_image),
+            source: Some(c.source),
+            seo: Some(c.seo.unwrap_or_default()),
+            status: Some(c.status.unwrap_or(Status::Draft)),
+            published_at: Some(c.published_at),
+        }
+    }
+}
+
+/// The article's complete editable state: what is stored, then the request applied to it.
+#[derive(Debug, Clone, Default)]
+pub struct Draft {
+    pub title: String,
+    pub slug: Option<Slug>,
+    pub subtitle: Option<String>,
+    pub summary: Option<String>,
+    pub body: String,
+    pub language: String,
+    pub topic_ids: Vec<i32>,
+    pub primary_topic_id: Option<i32>,
+    pub author_ids: Vec<i32>,
+    pub cover_image: Option<CoverImage>,
+    pub source: Option<String>,
+    pub seo: Seo,
+    pub status: Status,
+    pub published_at: Option<NaiveDateTime>,
+}
+
+fn optional_text(
+    errors: &mut Errors,
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> Option<String> {
+    value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .and_then(|v| errors.check(field, bounded_text(&v, max)))
+}
+
+fn url(errors: &mut Errors, field: &str, value: Option<String>) -> Option<String> {
+    let value = optional_text(errors, field, value, MAX_URL_CHARS)?;
+    let valid = (value.starts_with("https://") || value.starts_with("http://"))
+        && value.len() > "https://".len()
+        && !value.chars().any(char::is_whitespace);
+    errors.check(
+        field,
+        if valid {
+            Ok(value)
+        } else {
+            Err("must be an http(s) URL".into())
+        },
+    )
+}
+
+/// A BCP 47 language tag such as `en`, `ru`, `tg`, `pt-BR`, in canonical case.
+fn language(raw: &str) -> Result<String, String> {
+    let mut parts = raw.trim().split('-');
+    let primary = parts.next().unwrap_or("");
+    let primary_ok =
+        (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+    let rest: Vec<&str> = parts.collect();
+    let rest_ok = rest
+        .iter()
+        .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if !primary_ok || !rest_ok {
+        return Err("must be a BCP 47 language tag such as en, ru or tg".into());
+    }
+    let mut tag = primary.to_ascii_lowercase();
+    for part in rest {
+        tag.push('-');
+        tag.push_str(&if part.len() == 2 {
+            part.to_ascii_uppercase()
+        } else {
+            part.to_ascii_lowercase()
+        });
+    }
+    Ok(tag)
+}
+
+fn id_list(errors: &mut Errors, field: &str, ids: Vec<i32>) -> Option<Vec<i32>> {
+    let mut seen = HashSet::new();
+    let unique: Vec<i32> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
+    let result = if unique.len() > MAX_LINKED {
+        Err(format!("at most {MAX_LINKED} entries"))
+    } else {
+        Ok(unique)
+    };
+    errors.check(field, result)
+}
+
+/// The sanitiser: ordinary article markup (paragraphs, headings, lists, links, images,
+/// figures, tables, quotes) stays; scripts, styles, event handlers, `javascript:` URLs go.
+fn sanitiser() -> &'static ammonia::Builder<'static> {
+    static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
+    CLEANER.get_or_init(|| {
+        let mut builder = ammonia::Builder::default();
+        builder
+            .add_tags(["figure", "figcaption", "picture", "source", "iframe"])
+            .add_tag_attributes("img", ["loading", "srcset", "sizes"])
+            .add_tag_attributes("source", ["srcset", "type", "media"])
+            .add_tag_attributes(
+                "iframe",
+                ["src", "width", "height", "allowfullscreen", "title"],
+            )
+            .add_tag_attributes("td", ["colspan", "rowspan"])
+            .add_tag_attributes("th", ["colspan", "rowspan", "scope"])
+            .url_schemes(HashSet::from(["http", "https", "mailto", "tel"]))
+            .link_rel(Some("noopener noreferrer"));
+        builder
+    })
+}
+
+pub fn sanitise(html: &str) -> String {
+    sanitiser().clean(html).to_string()
+}
+
+/// The text of sanitised HTML: tags and entities become spaces.
+pub fn plain_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut in_tag = false;
+    let mut in_entity = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                text.push(' ');
+            }
+            '&' if !in_tag => in_entity = true,
+            ';' if in_entity => {
+                in_entity = false;
+                text.push(' ');
+            }
+            c if in_entity && !c.is_ascii_alphanumeric() && c != '#' => {
+                in_entity = false;
+                text.push(c);
+            }
+            _ if in_tag || in_entity => {}
+            c => text.push(c),
+        }
+    }
+    text
+}
+
+/// Applies a request to the current state (or to the defaults of a new article), checking
+/// every field. Errors name each invalid field.
+pub fn apply(mut draft: Draft, req: UpdateArticle) -> Result<Draft, ApiError> {
+    let mut errors = Errors::default();
+    if let Some(title) = req.title {
+        draft.title = errors
+            .check("title", bounded_text(&title, MAX_TITLE_CHARS))
+            .unwrap_or_default();
+    }
+    if let Some(slug) = req.slug {
+        draft.slug = errors.check("slug", Slug::parse(&slug));
+    }
+    if let Some(v) = req.subtitle {
+        draft.subtitle = optional_text(&mut errors, "subtitle", v, MAX_SUBTITLE_CHARS);
+    }
+    if let Some(v) = req.summary {
+        draft.summary = optional_text(&mut errors, "summary", v, MAX_SUMMARY_CHARS);
+    }
+    if let Some(body) = req.body {
+        if body.len() > MAX_BODY_BYTES {
+            errors.check::<()>("body", Err("must be at most 1 MiB".into()));
+        } else {
+            draft.body = sanitise(&body);
+        }
+    }
+    if let Some(lang) = req.language {
+        draft.language = errors
+            .check("language", language(&lang))
+            .unwrap_or_default();
+    }
+    if let Some(ids) = req.topic_ids {
+        draft.topic_ids = id_list(&mut errors, "topic_ids", ids).unwrap_or_default();
+    }
+    if let Some(primary) = req.primary_topic_id {
+        draft.primary_topic_id = primary;
+    }
+    if let Some(ids) = req.author_ids {
+        let ids = id_list(&mut errors, "author_ids", ids).unwrap_or_default();
+        if ids.is_empty() {
+            errors.check::<()>("author_ids", Err("must name at least one author".into()));
+        }
+        draft.author_ids = ids;
+    }
+    if let Some(cover) = req.cover_image {
+        draft.cover_image = cover.and_then(|c| {
+            Some(CoverImage {
+                url: url(&mut errors, "cover_image.url", Some(c.url))?,
+                alt: optional_text(&mut errors, "cover_image.alt", c.alt, MAX_SHORT_TEXT_CHARS),
+                caption: optional_text(
+                    &mut errors,
+                    "cover_image.caption",
+                    c.caption,
+                    MAX_SUMMARY_CHARS,
+                ),
+                credit: optional_text(
+                    &mut errors,
+                    "cover_image.credit",
+                    c.credit,
+                    MAX_SHORT_TEXT_CHARS,
+                ),
+            })
+        });
+    }
+    if let Some(source) = req.source {
+        draft.source = optional_text(&mut errors, "source", source, MAX_SHORT_TEXT_CHARS);
+    }
+    if let Some(seo) = req.seo {
+        draft.seo = Seo {
+            title: optional_text(&mut errors, "seo.title", seo.title, MAX_SHORT_TEXT_CHARS),
+            description: optional_text(
+                &mut errors,
+                "seo.description",
+                seo.description,
+                MAX_SUMMARY_CHARS,
+            ),
+            canonical_url: url(&mut errors, "seo.canonical_url", seo.canonical_url),
+        };
+    }
+    if let Some(at) = req.published_at {
+        draft.published_at = at.map(|at| at.naive_utc());
+    }
+    let now = db::now();
+    if let Some(status) = req.status {
+        draft.status = status;
+        match status {
+            Status::Scheduled if draft.published_at.is_none_or(|at| at <= now) => {
+                errors.check::<()>(
+                    "published_at",
+                    Err("must be in the future for a scheduled article".into()),
+                );
+            }
+            Status::Published if draft.published_at.is_none() => draft.published_at = Some(now),
+            _ => {}
+        }
+    }
+    if draft.status == Status::Published && draft.published_at.is_none() {
+        draft.published_at = Some(now);
+    }
+    if let Some(primary) = draft.primary_topic_id {
+        if !draft.topic_ids.contains(&primary) {
+            errors.check::<()>("primary_topic_id", Err("must be one of topic_ids".into()));
+        }
+    }
+    errors.finish()?;
+    Ok(draft)
+}
+
+/// 422 for ids in `ids` that `existing` does not hold, naming each by index.
+fn check_ids_exist(field: &str, ids: &[i32], existing: &[i32]) -> Vec<FieldError> {
+    ids.iter()
+        .enumerate()
+        .filter(|(_, id)| !existing.contains(id))
+        .map(|(i, _)| FieldError::new(format!("{field}[{i}]"), "no such id"))
+        .collect()
+}
+
+fn check_references(conn: &mut DbConnection, draft: &Draft) -> Result<(), ApiError> {
+    let topics_found: Vec<i32> = topics::table
+        .filter(topics::id.eq_any(&draft.topic_ids))
+        .select(topics::id)
+        .load(conn)?;
+    let users_found: Vec<i32> = users::table
+        .filter(users::id.eq_any(&draft.author_ids))
+        .select(users::id)
+        .load(conn)?;
+    let mut errors = check_ids_exist("topic_ids", &draft.topic_ids, &topics_found);
+    errors.extend(check_ids_exist(
+        "author_ids",
+        &draft.author_ids,
+        &users_found,
+    ));
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+/// Slugs in use by articles, current or former, starting with `prefix`.
+fn slugs_like(conn: &mut DbConnection, prefix: &str) -> Result<HashSet<String>, ApiError> {
+    let pattern = format!("{prefix}%");
+    let mut taken: HashSet<String> = articles::table
+        .filter(articles::slug.like(&pattern))
+        .select(articles::slug)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    taken.extend(
+        article_slugs::table
+            .filter(article_slugs::slug.like(&pattern))
+            .select(article_slugs::slug)
+            .load::<String>(conn)?,
+    );
+    Ok(taken)
+}
+
+/// The slug to store: the requested one (409 if another article holds it, now or formerly) or
+/// one derived from the title.
+fn choose_slug(
+    conn: &mut DbConnection,
+    draft: &Draft,
+    article_id: Option<i32>,
+) -> Result<Slug, ApiError> {
+    let Some(slug) = &draft.slug else {
+        let base = Slug::derive(&draft.title, "article");
+        return Ok(base.first_free(&slugs_like(conn, base.as_str())?));
+    };
+    let current_owner: Option<i32> = articles::table
+        .filter(articles::slug.eq(slug.as_str()))
+        .select(articles::id)
+        .first(conn)
+        .optional()?;
+    let former_owner: Option<i32> = article_slugs::table
+        .find(slug.as_str())
+        .select(article_slugs::article_id)
+        .first(conn)
+        .optional()?;
+    let taken = [current_owner, former_owner]
+        .into_iter()
+        .flatten()
+        .any(|owner| Some(owner) != article_id);
+    if taken {
+        return Err(ApiError::Conflict("another article uses this slug".into()));
+    }
+    Ok(slug.clone())
+}
+
+/// Saves `draft` as article `existing` (or a new one) with topics, bylines, slug history and
+/// search document; returns the article's id. Runs inside the caller's transaction.
+fn save(
+    conn: &mut DbConnection,
+    draft: Draft,
+    existing: Option<&ArticleRow>,
+) -> Result<i32, ApiError> {
+    check_references(conn, &draft)?;
+    let slug = choose_slug(conn, &draft, existing.map(|r| r.id))?;
+    let text = plain_text(&draft.body);
+    let words = i32::try_from(text.split_whitespace().count()).unwrap_or(i32::MAX);
+    let reading = (words + WORDS_PER_MINUTE - 1) / WORDS_PER_MINUTE;
+    let stored_status = draft.status.stored();
+    let now = db::now();
+    let cover = draft.cover_image.clone().unwrap_or(CoverImage {
+        url: String::new(),
+        alt: None,
+        caption: None,
+        credit: None,
+    });
+    let has_cover = draft.cover_image.is_some();
+    let values = (
+        articles::slug.eq(slug.as_str()),
+        articles::title.eq(&draft.title),
+        articles::subtitle.eq(&draft.subtitle),
+        articles::summary.eq(&draft.summary),
+        articles::body.eq(&draft.body),
+        articles::status.eq(stored_status),
+        articles::published_at.eq(draft.published_at),
+        articles::language.eq(&draft.language),
+        articles::primary_topic_id.eq(draft.primary_topic_id),
+        (
+            articles::cover_image_url.eq(has_cover.then_some(cover.url)),
+            articles::cover_image_alt.eq(cover.alt),
+            articles::cover_image_caption.eq(cover.caption),
+            articles::cover_image_credit.eq(cover.credit),
+        ),
+        articles::source.eq(&draft.source),
+        (
+            articles::seo_title.eq(&draft.seo.title),
+            articles::seo_description.eq(&draft.seo.description),
+            articles::seo_canonical_url.eq(&draft.seo.canonical_url),
+        ),
+        articles::word_count.eq(words),
+        articles::reading_time_minutes.eq(reading),
+        articles::updated_at.eq(now),
+    );
+    let id = match existing {
+        Some(row) => {
+            diesel::update(articles::table.find(row.id))
+                .set((values, articles::version.eq(articles::version + 1)))
+                .execute(conn)?;
+            if row.slug != slug.as_str() {
+                if row.status == "published" {
+                    diesel::insert_into(article_slugs::table)
+                        .values((
+                            article_slugs::slug.eq(&row.slug),
+                            article_slugs::article_id.eq(row.id),
+                            article_slugs::created_at.eq(now),
+                        ))
+                        .execute(conn)?;
+                }
+                diesel::delete(article_slugs::table.find(slug.as_str())).execute(conn)?;
+            }
+            row.id
+        }
+        None => diesel::insert_into(articles::table)
+            .values((
+                values,
+                articles::version.eq(1),
+                articles::created_at.eq(now),
+            ))
+            .returning(articles::id)
+            .get_result(conn)?,
+    };
+    let feed_at = (stored_status == "published")
+        .then_some(draft.published_at)
+        .flatten();
+    tree::set_article_topics(conn, id, &draft.topic_ids, feed_at)?;
+    diesel::delete(article_authors::table.filter(article_authors::article_id.eq(id)))
+        .execute(conn)?;
+    for (position, user_id) in draft.author_ids.iter().enumerate() {
+        diesel::insert_into(article_authors::table)
+            .values((
+                article_authors::article_id.eq(id),
+                article_authors::user_id.eq(user_id),
+                article_authors::position.eq(i32::try_from(position).unwrap_or(i32::MAX)),
+                article_authors::feed_published_at.eq(feed_at),
+            ))
+            .execute(conn)?;
+    }
+    search::index(
+        conn,
+        &search::Document {
+            id,
+            language: &draft.language,
+            title: &draft.title,
+            summary: draft.summary.as_deref().unwrap_or(""),
+            body_text: &text,
+        },
+    )?;
+    Ok(id)
+}
+
+/// Creates an article as `caller` would through the API (used by `seed-demo` too).
+pub fn create(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    req: CreateArticle,
+) -> Result<ArticleRow, ApiError> {
+    let mut draft = apply(Draft::default(), req.into())?;
+    check_workflow(caller, draft.status)?;
+    if draft.author_ids.is_empty() {
+        draft.author_ids = vec![caller.id()];
+    }
+    check_own_byline(caller, &draft)?;
+    conn.transaction(|conn| {
+        let id = save(conn, draft, None)?;
+        ArticleRow::find(conn, &Key::Id(id))?
+            .ok_or_else(|| ApiError::internal("a saved article vanished"))
+    })
+}
+
+/// Authors write drafts and submit them for review; publishing is for editors and admins.
+fn check_workflow(caller: &Caller, status: Status) -> Result<(), ApiError> {
+    if caller.role < Role::Editor && !matches!(status, Status::Draft | Status::Review) {
+        return Err(ApiError::Forbidden(
+            "authors may only set draft or review; an editor publishes".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// An author may not write themselves off their own article.
+fn check_own_byline(caller: &Caller, draft: &Draft) -> Result<(), ApiError> {
+    if caller.role < Role::Editor && !draft.author_ids.contains(&caller.id()) {
+        return Err(ApiError::invalid("author_ids", "must include yourself"));
+    }
+    Ok(())
+}
+
+/// Create an article
+///
+/// Authors, editors and admins. Authors may only create `draft` or `review` (else 403). The
+/// caller is the author unless `author_ids` says otherwise. `published` without `published_at`
+/// means now; `scheduled` needs a future `published_at` and turns public at that instant.
+#[utoipa::path(
+    tag = "articles",
+    request_body = CreateArticle,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; `Location` names the new article", body = super::Article,
+            headers(("Location" = String, description = "URL of the new article"))),
+        (status = 409, description = "The slug is taken", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles")]
+pub async fn create_article(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateArticle>,
+) -> Result<HttpResponse, ApiError> {
+    let article = db::run(&state.pool, move |conn| {
+        let row = create(conn, &caller, body.0)?;
+        load(conn, row)
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            header::LOCATION,
+            format!("/api/v1/articles/{}", article.summary.id),
+        ))
+        .json(article))
+}
+
+/// The stored state of an article as an editable draft.
+fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError> {
+    let body: String = articles::table
+        .find(row.id)
+        .select(articles::body)
+        .first(conn)?;
+    let topic_ids = crate::db::schema::article_topics::table
+        .filter(crate::db::schema::article_topics::article_id.eq(row.id))
+        .filter(crate::db::schema::article_topics::direct.eq(true))
+        .order(crate::db::schema::article_topics::position)
+        .select(crate::db::schema::article_topics::topic_id)
+        .load(conn)?;
+    Ok(Draft {
+        title: row.title.clone(),
+        slug: Slug::parse(&row.slug).ok(),
+        subtitle: row.subtitle.clone(),
+        summary: row.summary.clone(),
+        body,
+        language: row.language.clone(),
+        topic_ids,
+        primary_topic_id: row.primary_topic_id,
+        author_ids: super::author_ids(conn, row.id)?,
+        cover_image: row.cover_image_url.clone().map(|url| CoverImage {
+            url,
+            alt: row.cover_image_alt.clone(),
+            caption: row.cover_image_caption.clone(),
+            credit: row.cover_image_credit.clone(),
+        }),
+        source: row.source.clone(),
+        seo: Seo {
+            title: row.seo_title.clone(),
+            description: row.seo_description.clone(),
+            canonical_url: row.seo_canonical_url.clone(),
+        },
+        status: Status::current(&row.status, row.published_at, db::now()),
+        published_at: row.published_at,
+    })
+}
+
+/// Update an article
+///
+/// Partial update under the rules of creation. Editors and admins change any article; authors
+/// their own while in `draft` or `review`, and may not publish. Changing the slug of a
+/// published article keeps the old one, which then redirects. Every change bumps `version`
+/// and `updated_at`.
+#[utoipa::path(
+    tag = "articles",
+    params(ArticleId),
+    request_body = UpdateArticle,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated article", body = super::Article),
+        (status = 404, description = "No such article, or not visible to the caller",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[patch("/articles/{id}")]
+pub async fn update_article(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<ArticleId>,
+    body: Json<UpdateArticle>,
+) -> Result<web::Json<super::Article>, ApiError> {
+    let id = id.into_inner().0;
+    let request = body.0;
+    let article = db::transaction(&state.pool, move |conn| {
+        let row = for_write(conn, id, &caller)?;
+        if let Some(status) = request.status {
+            check_workflow(&caller, status)?;
+        }
+        let draft = apply(current(conn, &row)?, request)?;
+        check_own_byline(&caller, &draft)?;
+        save(conn, draft, Some(&row))?;
+        let row =
+            ArticleRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("article"))?;
+        load(conn, row)
+    })
+    .await?;
+    Ok(web::Json(article))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sanitising_keeps_markup_and_removes_scripts() {
+        let dirty = r#"<p onclick="steal()">Hello <a href="javascript:alert(1)">x</a> <a href="https://example.com">ok</a></p><script>alert(1)</script><figure><img src="https://i.example/a.jpg" alt="A" onerror="x()"><figcaption>Cap</figcaption></figure><table><tr><td>1</td></tr></table>"#;
+        let clean = sanitise(dirty);
+        for gone in ["onclick", "javascript:", "<script", "onerror", "alert(1)"] {
+            assert!(!clean.contains(gone), "{gone} survived: {clean}");
+        }
+        for kept in [
+            "<p>",
+            "href=\"https://example.com\"",
+            "<figure>",
+            "<img",
+            "<figcaption>",
+            "<table>",
+        ] {
+            assert!(clean.contains(kept), "{kept} lost: {clean}");
+        }
+    }
+
+    #[test]
+    fn plain_text_drops_tags_and_entities() {
+        assert_eq!(
+            plain_text("<p>Tom&amp;Jerry&nbsp;run</p><p>fast</p>")
+                .split_whitespace()
+                .collect::<Vec<_>>(),
+            ["Tom", "Jerry", "run", "fast"]
+        );
+    }
+
+    #[test]
+    fn language_tags_are_canonical() {
+        assert_eq!(language("EN").unwrap(), "en");
+        assert_eq!(language("pt-br").unwrap(), "pt-BR");
+        assert!(language("english").is_err());
+        assert!(language("e").is_err());
+    }
+}

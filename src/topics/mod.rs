@@ -1,0 +1,511 @@
+//! Topics: sections and tags in a tree. Articles are filed under topics; a topic's feed and
+//! article count include its descendants (see `tree`).
+
+pub mod tree;
+
+use std::collections::{HashMap, HashSet};
+
+use actix_web::http::header;
+use actix_web::{delete, get, patch, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::Caller;
+use crate::db::schema::{article_topics, topics};
+use crate::db::{self, DbConnection};
+use crate::domain::{bounded_text, Errors, Key, Role, Slug};
+use crate::error::ApiError;
+use crate::extract::Json;
+use crate::startup::AppState;
+use crate::users::nullable;
+
+pub const MAX_NAME_CHARS: usize = 100;
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+/// The most topics one list returns.
+pub const MAX_TOPICS: i64 = 2000;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = topics)]
+pub struct TopicRow {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub parent_id: Option<i32>,
+    pub position: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl TopicRow {
+    pub fn find(conn: &mut DbConnection, key: &Key) -> Result<Option<Self>, ApiError> {
+        let query = topics::table.select(Self::as_select()).into_boxed();
+        let query = match key {
+            Key::Id(id) => query.filter(topics::id.eq(*id)),
+            Key::Slug(slug) => query.filter(topics::slug.eq(slug.clone())),
+        };
+        Ok(query.first(conn).optional()?)
+    }
+}
+
+/// A topic as articles name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Queryable)]
+#[schema(example = json!({"id": 3, "slug": "tajikistan", "name": "Tajikistan"}))]
+pub struct TopicRef {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": 3, "slug": "tajikistan", "name": "Tajikistan", "description": "News from Tajikistan",
+    "parent_id": 2, "position": 0, "article_count": 412,
+    "created_at": "2026-01-10T08:00:00Z", "updated_at": "2026-11-28T16:20:00Z"
+}))]
+pub struct Topic {
+    pub id: i32,
+    pub slug: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub parent_id: Option<i32>,
+    /// Order among siblings, ascending.
+    pub position: i32,
+    /// Published articles filed under this topic or any of its descendants.
+    pub article_count: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Topic {
+    fn new(row: TopicRow, article_count: i64) -> Self {
+        Self {
+            id: row.id,
+            slug: row.slug,
+            name: row.name,
+            description: row.description,
+            parent_id: row.parent_id,
+            position: row.position,
+            article_count,
+            created_at: db::utc(row.created_at),
+            updated_at: db::utc(row.updated_at),
+        }
+    }
+}
+
+/// Published-article counts per topic (descendants included), for `ids` or every topic.
+fn article_counts(
+    conn: &mut DbConnection,
+    ids: Option<&[i32]>,
+) -> Result<HashMap<i32, i64>, ApiError> {
+    let mut query = article_topics::table
+        .filter(article_topics::feed_published_at.le(db::now()))
+        .group_by(article_topics::topic_id)
+        .select((article_topics::topic_id, diesel::dsl::count_star()))
+        .into_boxed();
+    if let Some(ids) = ids {
+        query = query.filter(article_topics::topic_id.eq_any(ids.to_vec()));
+    }
+    let counts: Vec<(i32, i64)> = query.load(conn)?;
+    Ok(counts.into_iter().collect())
+}
+
+fn with_counts(
+    conn: &mut DbConnection,
+    rows: Vec<TopicRow>,
+    all: bool,
+) -> Result<Vec<Topic>, ApiError> {
+    let ids: Vec<i32> = rows.iter().map(|t| t.id).collect();
+    let counts = article_counts(conn, (!all).then_some(ids.as_slice()))?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let count = counts.get(&row.id).copied().unwrap_or(0);
+            Topic::new(row, count)
+        })
+        .collect())
+}
+
+fn parse_key(raw: &str) -> Result<Key, ApiError> {
+    Key::parse(raw).map_err(|e| ApiError::Validation(vec![e]))
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct TopicList {
+    pub data: Vec<Topic>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListTopicsQuery {
+    /// Only the children of this topic (id or slug).
+    #[param(example = "central-asia")]
+    pub parent: Option<String>,
+}
+
+/// List topics
+///
+/// Every topic (up to 2000), ordered by position then name; `parent_id` gives the tree. With
+/// `parent`, only that topic's children.
+#[utoipa::path(
+    tag = "topics",
+    params(ListTopicsQuery),
+    responses(
+        (status = 200, description = "The topics", body = TopicList),
+        (status = 404, description = "Unknown parent", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/topics")]
+pub async fn list_topics(
+    state: web::Data<AppState>,
+    query: web::Query<ListTopicsQuery>,
+) -> Result<web::Json<TopicList>, ApiError> {
+    let parent = query.parent.as_deref().map(parse_key).transpose()?;
+    let data = db::run(&state.pool, move |conn| {
+        let mut q = topics::table
+            .select(TopicRow::as_select())
+            .order((topics::position.asc(), topics::name.asc(), topics::id.asc()))
+            .limit(MAX_TOPICS)
+            .into_boxed();
+        let all = parent.is_none();
+        if let Some(key) = parent {
+            let parent =
+                TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("parent topic"))?;
+            q = q.filter(topics::parent_id.eq(parent.id));
+        }
+        let rows = q.load(conn)?;
+        with_counts(conn, rows, all)
+    })
+    .await?;
+    Ok(web::Json(TopicList { data }))
+}
+
+/// Get a topic
+#[utoipa::path(
+    tag = "topics",
+    params(("key" = String, Path, description = "The topic's id or slug", example = "tajikistan")),
+    responses(
+        (status = 200, description = "The topic", body = Topic),
+        (status = 404, description = "No such topic", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/topics/{key}")]
+pub async fn get_topic(
+    state: web::Data<AppState>,
+    key: web::Path<String>,
+) -> Result<web::Json<Topic>, ApiError> {
+    let key = parse_key(&key)?;
+    let topic = db::run(&state.pool, move |conn| {
+        let row = TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("topic"))?;
+        Ok(with_counts(conn, vec![row], false)?.pop())
+    })
+    .await?;
+    topic
+        .map(web::Json)
+        .ok_or_else(|| ApiError::not_found("topic"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "name": "Таджикистан", "description": "Новости Таджикистана", "parent_id": 2, "position": 0
+}))]
+pub struct CreateTopic {
+    pub name: String,
+    /// Derived from the name (transliterated) when absent.
+    pub slug: Option<String>,
+    pub description: Option<String>,
+    pub parent_id: Option<i32>,
+    pub position: Option<i32>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"parent_id": null, "position": 3}))]
+pub struct UpdateTopic {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    /// Null clears it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// Null makes the topic a root.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i32>)]
+    pub parent_id: Option<Option<i32>>,
+    pub position: Option<i32>,
+}
+
+/// Checked topic fields; `None` leaves a field as it is.
+#[derive(Default)]
+struct TopicChanges {
+    name: Option<String>,
+    slug: Option<Slug>,
+    description: Option<Option<String>>,
+    parent_id: Option<Option<i32>>,
+    position: Option<i32>,
+}
+
+impl TopicChanges {
+    fn parse(
+        name: Option<String>,
+        slug: Option<String>,
+        description: Option<Option<String>>,
+        parent_id: Option<Option<i32>>,
+        position: Option<i32>,
+    ) -> Result<Self, ApiError> {
+        let mut errors = Errors::default();
+        let changes = Self {
+            name: name.and_then(|n| errors.check("name", bounded_text(&n, MAX_NAME_CHARS))),
+            slug: slug.and_then(|s| errors.check("slug", Slug::parse(&s))),
+            description: description.map(|d| {
+                d.map(|d| d.trim().to_owned())
+                    .filter(|d| !d.is_empty())
+                    .and_then(|d| {
+                        errors.check("description", bounded_text(&d, MAX_DESCRIPTION_CHARS))
+                    })
+            }),
+            parent_id,
+            position,
+        };
+        errors.finish()?;
+        Ok(changes)
+    }
+}
+
+fn slug_taken(conn: &mut DbConnection, slug: &Slug, except: Option<i32>) -> Result<bool, ApiError> {
+    let mut query = topics::table
+        .filter(topics::slug.eq(slug.as_str()))
+        .select(topics::id)
+        .into_boxed();
+    if let Some(id) = except {
+        query = query.filter(topics::id.ne(id));
+    }
+    Ok(query.first::<i32>(conn).optional()?.is_some())
+}
+
+fn derive_slug(conn: &mut DbConnection, name: &str) -> Result<Slug, ApiError> {
+    let base = Slug::derive(name, "topic");
+    let taken: HashSet<String> = topics::table
+        .filter(topics::slug.like(format!("{}%", base.as_str())))
+        .select(topics::slug)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    Ok(base.first_free(&taken))
+}
+
+/// 422 unless `parent` exists and is not `topic` itself or one of its descendants.
+fn check_parent(conn: &mut DbConnection, topic: Option<i32>, parent: i32) -> Result<(), ApiError> {
+    let parents = tree::parents(conn)?;
+    if !parents.contains_key(&parent) {
+        return Err(ApiError::invalid("parent_id", "no topic has this id"));
+    }
+    if let Some(topic) = topic {
+        if tree::ancestors(&parents, parent).contains(&topic) || parent == topic {
+            return Err(ApiError::invalid(
+                "parent_id",
+                "would make the topic its own ancestor",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Create a topic
+///
+/// Editors and admins. The slug is derived from the name when absent (transliterated, made
+/// unique); an explicit slug that is taken -> 409.
+#[utoipa::path(
+    tag = "topics",
+    request_body = CreateTopic,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; `Location` names the new topic", body = Topic,
+            headers(("Location" = String, description = "URL of the new topic"))),
+        (status = 409, description = "The slug is taken", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/topics")]
+pub async fn create_topic(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: Json<CreateTopic>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Editor)?;
+    let body = body.0;
+    let changes = TopicChanges::parse(
+        Some(body.name),
+        body.slug,
+        Some(body.description),
+        Some(body.parent_id),
+        body.position,
+    )?;
+    let topic = db::transaction(&state.pool, move |conn| {
+        let name = changes.name.unwrap_or_default();
+        let slug = match changes.slug {
+            Some(slug) if slug_taken(conn, &slug, None)? => {
+                return Err(ApiError::Conflict(
+                    "a topic with this slug already exists".into(),
+                ))
+            }
+            Some(slug) => slug,
+            None => derive_slug(conn, &name)?,
+        };
+        let parent_id = changes.parent_id.flatten();
+        if let Some(parent) = parent_id {
+            check_parent(conn, None, parent)?;
+        }
+        let now = db::now();
+        let id: i32 = diesel::insert_into(topics::table)
+            .values((
+                topics::slug.eq(slug.as_str()),
+                topics::name.eq(&name),
+                topics::description.eq(changes.description.flatten()),
+                topics::parent_id.eq(parent_id),
+                topics::position.eq(changes.position.unwrap_or(0)),
+                topics::created_at.eq(now),
+                topics::updated_at.eq(now),
+            ))
+            .returning(topics::id)
+            .get_result(conn)?;
+        let row = TopicRow::find(conn, &Key::Id(id))?
+            .ok_or_else(|| ApiError::internal("inserted topic vanished"))?;
+        Ok(Topic::new(row, 0))
+    })
+    .await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/topics/{}", topic.id)))
+        .json(topic))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct TopicId(
+    /// The topic's id.
+    pub i32,
+);
+
+/// Update a topic
+///
+/// Partial update by editors and admins. Moving a topic under a new parent moves its articles
+/// in the feeds of the old and new ancestors; a parent that would make a cycle -> 422.
+#[utoipa::path(
+    tag = "topics",
+    params(TopicId),
+    request_body = UpdateTopic,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated topic", body = Topic),
+        (status = 404, description = "No such topic", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[patch("/topics/{id}")]
+pub async fn update_topic(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TopicId>,
+    body: Json<UpdateTopic>,
+) -> Result<web::Json<Topic>, ApiError> {
+    caller.require(Role::Editor)?;
+    let id = id.into_inner().0;
+    let body = body.0;
+    let changes = TopicChanges::parse(
+        body.name,
+        body.slug,
+        body.description,
+        body.parent_id,
+        body.position,
+    )?;
+    let topic = db::transaction(&state.pool, move |conn| {
+        let current =
+            TopicRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("topic"))?;
+        if let Some(slug) = &changes.slug {
+            if slug_taken(conn, slug, Some(id))? {
+                return Err(ApiError::Conflict(
+                    "a topic with this slug already exists".into(),
+                ));
+            }
+        }
+        if let Some(Some(parent)) = changes.parent_id {
+            check_parent(conn, Some(id), parent)?;
+        }
+        diesel::update(topics::table.find(id))
+            .set((
+                changes.name.clone().map(|n| topics::name.eq(n)),
+                changes
+                    .slug
+                    .as_ref()
+                    .map(|s| topics::slug.eq(s.as_str().to_owned())),
+                changes
+                    .description
+                    .clone()
+                    .map(|d| topics::description.eq(d)),
+                changes.parent_id.map(|p| topics::parent_id.eq(p)),
+                changes.position.map(|p| topics::position.eq(p)),
+                topics::updated_at.eq(db::now()),
+            ))
+            .execute(conn)?;
+        if changes.parent_id.is_some_and(|p| p != current.parent_id) {
+            tree::refresh_subtree(conn, id)?;
+        }
+        let row =
+            TopicRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("topic"))?;
+        Ok(with_counts(conn, vec![row], false)?.pop())
+    })
+    .await?;
+    topic
+        .map(web::Json)
+        .ok_or_else(|| ApiError::not_found("topic"))
+}
+
+/// Delete a topic
+///
+/// Editors and admins. Articles filed under it stay, without it. A topic with child topics
+/// cannot be deleted (409): move or delete the children first.
+#[utoipa::path(
+    tag = "topics",
+    params(TopicId),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such topic", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 409, description = "The topic has child topics", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[delete("/topics/{id}")]
+pub async fn delete_topic(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<TopicId>,
+) -> Result<HttpResponse, ApiError> {
+    caller.require(Role::Editor)?;
+    let id = id.into_inner().0;
+    db::transaction(&state.pool, move |conn| {
+        let children: i64 = topics::table
+            .filter(topics::parent_id.eq(id))
+            .count()
+            .get_result(conn)?;
+        if children > 0 {
+            return Err(ApiError::Conflict(format!(
+                "the topic has {children} child topic(s); move or delete them first"
+            )));
+        }
+        match diesel::delete(topics::table.find(id)).execute(conn)? {
+            0 => Err(ApiError::not_found("topic")),
+            _ => Ok(()),
+        }
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
