@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use actix_web::http::header;
 use actix_web::{patch, post, web, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -336,7 +336,8 @@ pub fn apply(mut draft: Draft, req: UpdateArticle) -> Result<Draft, ApiError> {
         };
     }
     if let Some(at) = req.published_at {
-        draft.published_at = at.map(|at| at.naive_utc());
+        // Stored to the microsecond, as PostgreSQL keeps it, so that cursors match exactly.
+        draft.published_at = at.map(|at| at.naive_utc().trunc_subsecs(6));
     }
     let now = db::now();
     if let Some(status) = req.status {

@@ -127,6 +127,18 @@ fn template_database(admin_url: &str) -> String {
             .get_result::<bool>(&mut admin)
             .unwrap();
             if !exists {
+                // Templates of older migrations are of no further use.
+                let stale: Vec<String> =
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+                        r"datname FROM pg_database WHERE datname LIKE 'newsroom\_template\_%'",
+                    ))
+                    .load(&mut admin)
+                    .unwrap();
+                for old in stale {
+                    admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {old} WITH (FORCE)"))
+                        .unwrap();
+                }
                 admin
                     .batch_execute(&format!("CREATE DATABASE {name}"))
                     .unwrap();
@@ -326,4 +338,80 @@ pub fn error_fields(problem: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+impl TestApp {
+    /// POSTs `body` to `path` and returns the created resource; panics unless 201.
+    pub async fn create(&self, path: &str, token: &str, body: Value) -> Value {
+        let response = self.send_json(Method::POST, path, Some(token), &body).await;
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 201, "POST {path} {body}: {text}");
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// A topic named `name` under `parent`.
+    pub async fn topic(&self, token: &str, name: &str, parent: Option<i64>) -> Value {
+        self.create(
+            "/api/v1/topics",
+            token,
+            json!({"name": name, "parent_id": parent}),
+        )
+        .await
+    }
+
+    /// A published article with these fields added.
+    pub async fn published(&self, token: &str, title: &str, extra: Value) -> Value {
+        let mut body =
+            json!({"title": title, "body": format!("<p>{title}</p>"), "status": "published"});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        self.create("/api/v1/articles", token, body).await
+    }
+
+    /// The ids of every page of `path` (which has a query string), following cursors.
+    pub async fn all_ids(&self, path: &str, token: Option<&str>) -> Vec<i64> {
+        self.ids_from(path, None, token).await
+    }
+
+    /// The ids of the pages of `path` from `cursor` on.
+    pub async fn ids_from(
+        &self,
+        path: &str,
+        cursor: Option<&str>,
+        token: Option<&str>,
+    ) -> Vec<i64> {
+        let mut ids = Vec::new();
+        let mut next = match cursor {
+            Some(cursor) => format!("{path}&cursor={cursor}"),
+            None => path.to_owned(),
+        };
+        loop {
+            let response = self.get(&next, token).await;
+            assert_eq!(response.status(), 200, "{next}");
+            let page: Value = response.json().await.unwrap();
+            ids.extend(
+                page["data"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|a| a["id"].as_i64().unwrap()),
+            );
+            match page["next_cursor"].as_str() {
+                Some(cursor) => next = format!("{path}&cursor={cursor}"),
+                None => return ids,
+            }
+        }
+    }
+}
+
+/// The ids of a page's items.
+pub fn ids(page: &Value) -> Vec<i64> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_i64().unwrap())
+        .collect()
 }

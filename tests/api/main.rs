@@ -25,12 +25,15 @@ macro_rules! backend_tests {
     };
 }
 
+mod articles;
 mod auth;
 mod authors;
 mod cli;
 mod errors;
+mod feed;
 mod health;
 mod helpers;
 mod openapi;
 mod permissions;
+mod topics;
 mod users;
