@@ -35,5 +35,6 @@ mod health;
 mod helpers;
 mod openapi;
 mod permissions;
+mod plans;
 mod topics;
 mod users;
