@@ -55,14 +55,18 @@ const SHARED: &[(&str, &str, Applies)] = &[
     (
         "400",
         "Malformed JSON, or an invalid query or path parameter",
-        |_| true,
+        has_input,
     ),
     (
         "401",
         "No bearer token, or an invalid, expired or revoked one",
-        has_security,
+        accepts_token,
     ),
-    ("403", "The caller's role does not allow this", has_security),
+    (
+        "403",
+        "The caller's role does not allow this",
+        requires_token,
+    ),
     ("413", "The request body is over the size limit", has_body),
     ("415", "The request body is not JSON", has_body),
     (
@@ -77,8 +81,17 @@ const SHARED: &[(&str, &str, Applies)] = &[
     ),
 ];
 
-fn has_security(op: &Operation) -> bool {
+/// The operation reads a bearer token (perhaps optionally).
+fn accepts_token(op: &Operation) -> bool {
     op.security.as_ref().is_some_and(|s| !s.is_empty())
+}
+
+/// The operation needs a bearer token: it lists no empty (anonymous) requirement.
+fn requires_token(op: &Operation) -> bool {
+    accepts_token(op)
+        && op.security.iter().flatten().all(|requirement| {
+            serde_json::to_value(requirement).is_ok_and(|v| v != serde_json::json!({}))
+        })
 }
 
 fn has_body(op: &Operation) -> bool {
