@@ -20,6 +20,7 @@ Every error is an RFC 9457 problem document (`application/problem+json`).",
     tags(
         (name = "articles", description = "Articles: the public feed, search, and editorial writes"),
         (name = "topics", description = "Sections and tags, nested"),
+        (name = "related", description = "Related-news links beneath an article: curated, then suggested"),
         (name = "auth", description = "Sign-in, token refresh and sign-out"),
         (name = "users", description = "Staff accounts (admins) and one's own profile"),
         (name = "authors", description = "Public bylines"),

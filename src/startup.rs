@@ -20,7 +20,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::{Config, CorsOrigins};
 use crate::db::{self, Pool};
 use crate::error::ApiError;
-use crate::{articles, auth, authors, extract, health, openapi, topics, users};
+use crate::{articles, auth, authors, extract, health, links, openapi, topics, users};
 
 /// What every handler may reach.
 pub struct AppState {
@@ -55,7 +55,12 @@ fn routes(cfg: &mut ServiceConfig) {
             .service(articles::write::create_article)
             .service(articles::get_article)
             .service(articles::write::update_article)
-            .service(articles::delete_article),
+            .service(articles::delete_article)
+            .service(links::list_related)
+            .service(links::create_link)
+            .service(links::replace_links)
+            .service(links::update_link)
+            .service(links::delete_link),
     );
 }
 

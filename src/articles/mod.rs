@@ -191,6 +191,9 @@ pub struct Article {
         example = "<p><strong>DUSHANBE</strong> — The presidents of both countries signed the agreement…</p>"
     )]
     pub body: String,
+    /// With `include=related`: the first related items, as `GET /articles/{key}/related` lists them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub related: Option<Vec<crate::links::RelatedItem>>,
 }
 
 /// Builds summaries for `rows` with two more queries, whatever their number: one for all
@@ -278,7 +281,11 @@ pub fn load(conn: &mut DbConnection, row: ArticleRow) -> Result<Article, ApiErro
     let summary = summaries(conn, vec![row])?
         .pop()
         .ok_or_else(|| ApiError::internal("an article lost its summary"))?;
-    Ok(Article { summary, body })
+    Ok(Article {
+        summary,
+        body,
+        related: None,
+    })
 }
 
 /// The ids of an article's bylines.
@@ -310,6 +317,14 @@ fn parse_key(raw: &str) -> Result<Key, ApiError> {
     Key::parse(raw).map_err(|e| ApiError::Validation(vec![e]))
 }
 
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ArticleQuery {
+    /// `related` embeds the first related items, so a page renders from one request.
+    #[param(example = "related")]
+    pub include: Option<String>,
+}
+
 enum Found {
     Article(Box<Article>),
     MovedTo(String),
@@ -323,7 +338,7 @@ enum Found {
 #[utoipa::path(
     tag = "articles",
     params(("key" = String, Path, description = "The article's id or slug",
-        example = "tajikistan-and-kyrgyzstan-sign-treaty-ending-decades-long-border-dispute")),
+        example = "tajikistan-and-kyrgyzstan-sign-treaty-ending-decades-long-border-dispute"), ArticleQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The article", body = Article),
@@ -340,13 +355,42 @@ pub async fn get_article(
     state: web::Data<AppState>,
     caller: MaybeCaller,
     key: web::Path<String>,
+    query: web::Query<ArticleQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = parse_key(&key)?;
+    let mut with_related = false;
+    for part in query
+        .include
+        .iter()
+        .flat_map(|i| i.split(','))
+        .map(str::trim)
+    {
+        match part {
+            "related" => with_related = true,
+            "" => {}
+            other => {
+                return Err(ApiError::invalid(
+                    "include",
+                    format!("`{other}` cannot be included; use `related`"),
+                ))
+            }
+        }
+    }
     let found = db::run(&state.pool, move |conn| {
         let caller = caller.0.as_ref();
         if let Some(row) = ArticleRow::find(conn, &key)? {
             if can_see(conn, &row, caller)? {
-                return Ok(Found::Article(Box::new(load(conn, row)?)));
+                let id = row.id;
+                let mut article = load(conn, row)?;
+                if with_related {
+                    article.related = Some(crate::links::related(
+                        conn,
+                        id,
+                        crate::links::EMBEDDED,
+                        true,
+                    )?);
+                }
+                return Ok(Found::Article(Box::new(article)));
             }
             return Err(ApiError::not_found("article"));
         }

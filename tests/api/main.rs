@@ -34,6 +34,7 @@ mod errors;
 mod feed;
 mod health;
 mod helpers;
+mod links;
 mod openapi;
 mod permissions;
 mod plans;

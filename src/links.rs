@@ -1,0 +1,624 @@
+//! Related-news links: the editor's ordered, typed picks beneath an article, then suggestions
+//! (public articles sharing its topics) filling the list up to the limit.
+
+use std::collections::{HashMap, HashSet};
+
+use actix_web::{delete, get, patch, post, put, web, HttpResponse};
+use chrono::NaiveDateTime;
+use diesel::dsl::{count_star, max};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::articles::{self, can_see, summaries, ArticleRow, ArticleSummary};
+use crate::auth::{Caller, MaybeCaller};
+use crate::db::schema::{article_topics, articles as articles_table, related_links};
+use crate::db::{self, DbConnection};
+use crate::domain::{Key, Role};
+use crate::error::{ApiError, FieldError};
+use crate::extract::Json;
+use crate::pagination;
+use crate::startup::AppState;
+
+/// The most curated links one article may carry, and the most items a list returns.
+pub const MAX_LINKS: usize = 50;
+/// How many related items an article embeds with `include=related`.
+pub const EMBEDDED: i64 = 10;
+
+/// How a linked article relates to the one it is linked from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Relation {
+    #[default]
+    Related,
+    FollowUp,
+    Background,
+    Correction,
+    Opinion,
+}
+
+impl Relation {
+    fn as_str(self) -> &'static str {
+        match self {
+            Relation::Related => "related",
+            Relation::FollowUp => "follow_up",
+            Relation::Background => "background",
+            Relation::Correction => "correction",
+            Relation::Opinion => "opinion",
+        }
+    }
+
+    fn parse(raw: &str) -> Self {
+        match raw {
+            "follow_up" => Relation::FollowUp,
+            "background" => Relation::Background,
+            "correction" => Relation::Correction,
+            "opinion" => Relation::Opinion,
+            _ => Relation::Related,
+        }
+    }
+}
+
+/// Where an item of the list comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// Picked by an editor.
+    Curated,
+    /// Shares topics with the article.
+    Suggested,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct RelatedItem {
+    pub article: ArticleSummary,
+    /// For suggestions always `related`.
+    pub relation: Relation,
+    pub origin: Origin,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RelatedList {
+    pub data: Vec<RelatedItem>,
+}
+
+/// The curated links of an article in order: (target, relation), public targets only unless
+/// `hidden_too`.
+fn curated(
+    conn: &mut DbConnection,
+    article_id: i32,
+    hidden_too: bool,
+    limit: i64,
+) -> Result<Vec<(ArticleRow, Relation)>, ApiError> {
+    let now = db::now();
+    let mut query = related_links::table
+        .inner_join(articles_table::table.on(articles_table::id.eq(related_links::target_id)))
+        .filter(related_links::article_id.eq(article_id))
+        .order((
+            related_links::position.asc(),
+            related_links::target_id.asc(),
+        ))
+        .select((ArticleRow::as_select(), related_links::relation))
+        .limit(limit)
+        .into_boxed();
+    if !hidden_too {
+        query = query
+            .filter(articles_table::status.eq("published"))
+            .filter(articles_table::published_at.le(now));
+    }
+    let rows: Vec<(ArticleRow, String)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, rel)| (row, Relation::parse(&rel)))
+        .collect())
+}
+
+/// Public articles sharing topics with `article_id`, most shared topics first, then newest;
+/// never the article itself nor anything in `exclude`.
+fn suggestions(
+    conn: &mut DbConnection,
+    article_id: i32,
+    exclude: &[i32],
+    limit: i64,
+) -> Result<Vec<ArticleRow>, ApiError> {
+    if limit <= 0 {
+        return Ok(Vec::new());
+    }
+    let own_topics: Vec<i32> = article_topics::table
+        .filter(article_topics::article_id.eq(article_id))
+        .filter(article_topics::direct.eq(true))
+        .select(article_topics::topic_id)
+        .load(conn)?;
+    let ranked: Vec<(i32, i64, Option<NaiveDateTime>)> = article_topics::table
+        .filter(article_topics::topic_id.eq_any(own_topics))
+        .filter(article_topics::direct.eq(true))
+        .filter(article_topics::feed_published_at.le(db::now()))
+        .filter(article_topics::article_id.ne(article_id))
+        .filter(article_topics::article_id.ne_all(exclude.to_vec()))
+        .group_by(article_topics::article_id)
+        .select((
+            article_topics::article_id,
+            count_star(),
+            max(article_topics::feed_published_at),
+        ))
+        .order((
+            count_star().desc(),
+            max(article_topics::feed_published_at).desc(),
+            article_topics::article_id.desc(),
+        ))
+        .limit(limit)
+        .load(conn)?;
+    let ids: Vec<i32> = ranked.iter().map(|(id, _, _)| *id).collect();
+    let mut rows: HashMap<i32, ArticleRow> = articles_table::table
+        .filter(articles_table::id.eq_any(&ids))
+        .select(ArticleRow::as_select())
+        .load::<ArticleRow>(conn)?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect();
+    Ok(ids.into_iter().filter_map(|id| rows.remove(&id)).collect())
+}
+
+/// The related list of `article_id`: curated links (public targets), then suggestions unless
+/// `suggest` is false, `limit` items at most. A constant number of queries.
+pub fn related(
+    conn: &mut DbConnection,
+    article_id: i32,
+    limit: i64,
+    suggest: bool,
+) -> Result<Vec<RelatedItem>, ApiError> {
+    let picked = curated(conn, article_id, false, limit)?;
+    let listed: Vec<i32> = picked.iter().map(|(row, _)| row.id).collect();
+    let remaining = if suggest {
+        limit - picked.len() as i64
+    } else {
+        0
+    };
+    let suggested = suggestions(conn, article_id, &listed, remaining)?;
+    let origins: Vec<(Relation, Origin)> = picked
+        .iter()
+        .map(|(_, rel)| (*rel, Origin::Curated))
+        .chain(
+            suggested
+                .iter()
+                .map(|_| (Relation::Related, Origin::Suggested)),
+        )
+        .collect();
+    let rows = picked
+        .into_iter()
+        .map(|(row, _)| row)
+        .chain(suggested)
+        .collect();
+    Ok(summaries(conn, rows)?
+        .into_iter()
+        .zip(origins)
+        .map(|(article, (relation, origin))| RelatedItem {
+            article,
+            relation,
+            origin,
+        })
+        .collect())
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RelatedQuery {
+    /// Items at most, 1 to 50 (default 10).
+    pub limit: Option<i64>,
+    /// False: curated links only.
+    pub suggest: Option<bool>,
+}
+
+/// Related articles
+///
+/// The headlines beneath an article: the editors' picks first, in their order (only those
+/// whose target is public), then suggestions that share topics with it, ranked by shared
+/// topics and recency, filling up to `limit`.
+#[utoipa::path(
+    tag = "related",
+    params(("key" = String, Path, description = "The article's id or slug",
+        example = "tajikistan-and-kyrgyzstan-sign-treaty-ending-decades-long-border-dispute"), RelatedQuery),
+    security((), ("bearer" = [])),
+    responses(
+        (status = 200, description = "The related list", body = RelatedList),
+        (status = 401, description = "A token was sent but is invalid", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 404, description = "No such article, or not visible to the caller",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{key}/related")]
+pub async fn list_related(
+    state: web::Data<AppState>,
+    caller: MaybeCaller,
+    key: web::Path<String>,
+    query: web::Query<RelatedQuery>,
+) -> Result<web::Json<RelatedList>, ApiError> {
+    let key = Key::parse(&key).map_err(|e| ApiError::Validation(vec![e]))?;
+    let limit = pagination::limit(query.limit, 10, MAX_LINKS as i64)?;
+    let suggest = query.suggest.unwrap_or(true);
+    let data = db::run(&state.pool, move |conn| {
+        let row = ArticleRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("article"))?;
+        if !can_see(conn, &row, caller.0.as_ref())? {
+            return Err(ApiError::not_found("article"));
+        }
+        related(conn, row.id, limit, suggest)
+    })
+    .await?;
+    Ok(web::Json(RelatedList { data }))
+}
+
+/// 404 unless the caller may see the article; 403 unless they may manage its links (editors
+/// and admins, or one of its authors).
+fn manageable(conn: &mut DbConnection, id: i32, caller: &Caller) -> Result<ArticleRow, ApiError> {
+    let row =
+        ArticleRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("article"))?;
+    if !can_see(conn, &row, Some(caller))? {
+        return Err(ApiError::not_found("article"));
+    }
+    if caller.role < Role::Editor && !articles::author_ids(conn, id)?.contains(&caller.id()) {
+        return Err(ApiError::Forbidden(
+            "authors manage links on their own articles only".into(),
+        ));
+    }
+    Ok(row)
+}
+
+/// The current links of an article, in order: (target, relation).
+fn current(conn: &mut DbConnection, id: i32) -> Result<Vec<(i32, String)>, ApiError> {
+    Ok(related_links::table
+        .filter(related_links::article_id.eq(id))
+        .order((
+            related_links::position.asc(),
+            related_links::target_id.asc(),
+        ))
+        .select((related_links::target_id, related_links::relation))
+        .load(conn)?)
+}
+
+/// Stores `links` as the article's whole ordered list.
+fn store(conn: &mut DbConnection, id: i32, links: &[(i32, String)]) -> Result<(), ApiError> {
+    let before: HashMap<i32, String> = current(conn, id)?.into_iter().collect();
+    let keep: HashSet<i32> = links.iter().map(|(t, _)| *t).collect();
+    diesel::delete(
+        related_links::table
+            .filter(related_links::article_id.eq(id))
+            .filter(related_links::target_id.ne_all(keep.iter().copied().collect::<Vec<_>>())),
+    )
+    .execute(conn)?;
+    let now = db::now();
+    for (position, (target, relation)) in links.iter().enumerate() {
+        let position = i32::try_from(position).unwrap_or(i32::MAX);
+        if before.contains_key(target) {
+            diesel::update(related_links::table.find((id, *target)))
+                .set((
+                    related_links::position.eq(position),
+                    related_links::relation.eq(relation),
+                ))
+                .execute(conn)?;
+        } else {
+            diesel::insert_into(related_links::table)
+                .values((
+                    related_links::article_id.eq(id),
+                    related_links::target_id.eq(*target),
+                    related_links::relation.eq(relation),
+                    related_links::position.eq(position),
+                    related_links::created_at.eq(now),
+                ))
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// The full curated list as staff see it (hidden targets included).
+fn staff_list(conn: &mut DbConnection, id: i32) -> Result<Vec<RelatedItem>, ApiError> {
+    let picked = curated(conn, id, true, MAX_LINKS as i64)?;
+    let relations: Vec<Relation> = picked.iter().map(|(_, rel)| *rel).collect();
+    let rows = picked.into_iter().map(|(row, _)| row).collect();
+    Ok(summaries(conn, rows)?
+        .into_iter()
+        .zip(relations)
+        .map(|(article, relation)| RelatedItem {
+            article,
+            relation,
+            origin: Origin::Curated,
+        })
+        .collect())
+}
+
+/// 422 naming each target that is the article itself or does not exist.
+fn check_targets(
+    conn: &mut DbConnection,
+    id: i32,
+    targets: &[(String, i32)],
+) -> Result<(), ApiError> {
+    let ids: Vec<i32> = targets.iter().map(|(_, t)| *t).collect();
+    let existing: HashSet<i32> = articles_table::table
+        .filter(articles_table::id.eq_any(&ids))
+        .select(articles_table::id)
+        .load::<i32>(conn)?
+        .into_iter()
+        .collect();
+    let errors: Vec<FieldError> = targets
+        .iter()
+        .filter_map(|(field, target)| {
+            if *target == id {
+                Some(FieldError::new(field, "an article cannot link to itself"))
+            } else if !existing.contains(target) {
+                Some(FieldError::new(field, "no such article"))
+            } else {
+                None
+            }
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(names("id"), parameter_in = Path)]
+pub struct LinkSource(
+    /// The id of the article the links belong to.
+    pub i32,
+);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(names("id", "target_id"), parameter_in = Path)]
+pub struct LinkPath(
+    /// The id of the article the link belongs to.
+    pub i32,
+    /// The id of the linked article.
+    pub i32,
+);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"target_id": 23, "relation": "background", "position": 0, "reciprocal": true}))]
+pub struct CreateLink {
+    pub target_id: i32,
+    /// Default `related`.
+    pub relation: Option<Relation>,
+    /// 0-based place in the list; the links from there on shift down. Default: the end.
+    pub position: Option<u32>,
+    /// Also link the target back to this article (at the end of its list).
+    #[serde(default)]
+    pub reciprocal: bool,
+}
+
+/// Moves or inserts `target` at `position` (clamped) in `links`.
+fn place(links: &mut Vec<(i32, String)>, target: i32, relation: String, position: Option<u32>) {
+    links.retain(|(t, _)| *t != target);
+    let at = position.map_or(links.len(), |p| (p as usize).min(links.len()));
+    links.insert(at, (target, relation));
+}
+
+fn limit_links(links: &[(i32, String)]) -> Result<(), ApiError> {
+    if links.len() > MAX_LINKS {
+        return Err(ApiError::invalid(
+            "target_id",
+            format!("an article carries at most {MAX_LINKS} links"),
+        ));
+    }
+    Ok(())
+}
+
+/// Link an article
+///
+/// Adds a curated link. Editors and admins, or an author on their own article (and, with
+/// `reciprocal`, on the target too). A link to itself or to an unknown article -> 422; a link
+/// that exists -> 409.
+#[utoipa::path(
+    tag = "related",
+    params(LinkSource),
+    request_body = CreateLink,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The article's curated list, the new link included", body = RelatedList),
+        (status = 404, description = "No such article, or not visible to the caller",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The link exists", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{id}/related")]
+pub async fn create_link(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<LinkSource>,
+    body: Json<CreateLink>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner().0;
+    let body = body.0;
+    let data = db::transaction(&state.pool, move |conn| {
+        manageable(conn, id, &caller)?;
+        check_targets(conn, id, &[("target_id".into(), body.target_id)])?;
+        let mut links = current(conn, id)?;
+        if links.iter().any(|(t, _)| *t == body.target_id) {
+            return Err(ApiError::Conflict(
+                "this link exists; PATCH it to change it".into(),
+            ));
+        }
+        let relation = body.relation.unwrap_or_default().as_str().to_owned();
+        place(&mut links, body.target_id, relation.clone(), body.position);
+        limit_links(&links)?;
+        store(conn, id, &links)?;
+        if body.reciprocal {
+            manageable(conn, body.target_id, &caller)?;
+            let mut back = current(conn, body.target_id)?;
+            if !back.iter().any(|(t, _)| *t == id) {
+                place(&mut back, id, relation, None);
+                limit_links(&back)?;
+                store(conn, body.target_id, &back)?;
+            }
+        }
+        staff_list(conn, id)
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(RelatedList { data }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"relation": "follow_up", "position": 2}))]
+pub struct UpdateLink {
+    pub relation: Option<Relation>,
+    /// The new 0-based place; the others shift.
+    pub position: Option<u32>,
+}
+
+/// Change a link
+///
+/// Its relation, or its place in the list (the others shift).
+#[utoipa::path(
+    tag = "related",
+    params(LinkPath),
+    request_body = UpdateLink,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The article's curated list", body = RelatedList),
+        (status = 404, description = "No such article or link", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[patch("/articles/{id}/related/{target_id}")]
+pub async fn update_link(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<LinkPath>,
+    body: Json<UpdateLink>,
+) -> Result<web::Json<RelatedList>, ApiError> {
+    let LinkPath(id, target) = path.into_inner();
+    let body = body.0;
+    let data = db::transaction(&state.pool, move |conn| {
+        manageable(conn, id, &caller)?;
+        let mut links = current(conn, id)?;
+        let Some(index) = links.iter().position(|(t, _)| *t == target) else {
+            return Err(ApiError::not_found("link"));
+        };
+        let relation = body
+            .relation
+            .map_or_else(|| links[index].1.clone(), |r| r.as_str().to_owned());
+        place(
+            &mut links,
+            target,
+            relation,
+            Some(body.position.unwrap_or(index as u32)),
+        );
+        store(conn, id, &links)?;
+        staff_list(conn, id)
+    })
+    .await?;
+    Ok(web::Json(RelatedList { data }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"target_id": 23, "relation": "background"}))]
+pub struct LinkEntry {
+    pub target_id: i32,
+    /// Default `related`.
+    pub relation: Option<Relation>,
+}
+
+/// Replace the links
+///
+/// The whole ordered list replaces the current one, atomically: any invalid entry -> 422
+/// naming it, and nothing changes.
+#[utoipa::path(
+    tag = "related",
+    params(LinkSource),
+    request_body(content = Vec<LinkEntry>, example = json!([
+        {"target_id": 23, "relation": "background"}, {"target_id": 21, "relation": "follow_up"},
+        {"target_id": 22}
+    ])),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The article's new curated list", body = RelatedList),
+        (status = 404, description = "No such article, or not visible to the caller",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/articles/{id}/related")]
+pub async fn replace_links(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<LinkSource>,
+    body: Json<Vec<LinkEntry>>,
+) -> Result<web::Json<RelatedList>, ApiError> {
+    let id = path.into_inner().0;
+    let entries = body.0;
+    let data = db::transaction(&state.pool, move |conn| {
+        manageable(conn, id, &caller)?;
+        if entries.len() > MAX_LINKS {
+            return Err(ApiError::invalid(
+                "body",
+                format!("at most {MAX_LINKS} links"),
+            ));
+        }
+        let mut seen = HashSet::new();
+        let duplicates: Vec<FieldError> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !seen.insert(e.target_id))
+            .map(|(i, _)| FieldError::new(format!("[{i}].target_id"), "is listed twice"))
+            .collect();
+        if !duplicates.is_empty() {
+            return Err(ApiError::Validation(duplicates));
+        }
+        let targets: Vec<(String, i32)> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("[{i}].target_id"), e.target_id))
+            .collect();
+        check_targets(conn, id, &targets)?;
+        let links: Vec<(i32, String)> = entries
+            .into_iter()
+            .map(|e| {
+                (
+                    e.target_id,
+                    e.relation.unwrap_or_default().as_str().to_owned(),
+                )
+            })
+            .collect();
+        store(conn, id, &links)?;
+        staff_list(conn, id)
+    })
+    .await?;
+    Ok(web::Json(RelatedList { data }))
+}
+
+/// Remove a link
+#[utoipa::path(
+    tag = "related",
+    params(LinkPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 404, description = "No such article or link", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[delete("/articles/{id}/related/{target_id}")]
+pub async fn delete_link(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<LinkPath>,
+) -> Result<HttpResponse, ApiError> {
+    let LinkPath(id, target) = path.into_inner();
+    db::transaction(&state.pool, move |conn| {
+        manageable(conn, id, &caller)?;
+        let mut links = current(conn, id)?;
+        let before = links.len();
+        links.retain(|(t, _)| *t != target);
+        if links.len() == before {
+            return Err(ApiError::not_found("link"));
+        }
+        store(conn, id, &links)
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
