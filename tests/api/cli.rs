@@ -195,7 +195,7 @@ fn sigterm_drains_in_flight_requests() {
         .unwrap();
     assert!(killed.success());
     std::thread::sleep(Duration::from_millis(200));
-    stream.write_all(body[10..].as_bytes()).unwrap();
+    stream.write_all(&body.as_bytes()[10..]).unwrap();
     let mut response = String::new();
     std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
     assert!(
