@@ -38,6 +38,7 @@ pub struct AuthorPage {
 #[into_params(parameter_in = Query)]
 pub struct ListAuthorsQuery {
     /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -93,11 +94,7 @@ pub async fn list_authors(
     query: web::Query<ListAuthorsQuery>,
 ) -> Result<web::Json<AuthorPage>, ApiError> {
     let limit = pagination::limit(query.limit, 50, 100)?;
-    let after: Option<(String, i32)> = query
-        .cursor
-        .as_deref()
-        .map(pagination::decode_cursor)
-        .transpose()?;
+    let after: Option<(String, i32)> = pagination::cursor(query.cursor.as_deref())?;
     let rows = db::run(&state.pool, move |conn| {
         bylines(conn, Bylines::After(after), limit + 1)
     })
@@ -129,7 +126,7 @@ pub async fn get_author(
     state: web::Data<AppState>,
     key: web::Path<String>,
 ) -> Result<web::Json<Author>, ApiError> {
-    let key = Key::parse(&key).map_err(|e| ApiError::Validation(vec![e]))?;
+    let key = Key::from_path(&key)?;
     let rows = db::run(&state.pool, move |conn| bylines(conn, Bylines::One(key), 1)).await?;
     rows.into_iter()
         .next()

@@ -95,6 +95,11 @@ pub enum Key {
 }
 
 impl Key {
+    /// A path segment: 422 for an id out of range.
+    pub fn from_path(raw: &str) -> Result<Self, crate::error::ApiError> {
+        Self::parse(raw).map_err(|e| crate::error::ApiError::Validation(vec![e]))
+    }
+
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
         if !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit()) {
             return raw

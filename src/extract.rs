@@ -9,46 +9,73 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{ApiError, FieldError};
 
-/// A JSON request body. Wrong content type -> 415, over the size limit -> 413, malformed
-/// JSON -> 400, well-formed JSON of the wrong shape -> 422 naming the field.
+/// A JSON request body holding an object. Wrong content type -> 415, over the size limit ->
+/// 413, malformed JSON -> 400, well-formed JSON of the wrong shape -> 422 naming the field.
 #[derive(Debug)]
 pub struct Json<T>(pub T);
+
+/// A JSON request body holding an array, with the same errors as [`Json`].
+#[derive(Debug)]
+pub struct JsonList<T>(pub Vec<T>);
+
+/// Reads a JSON body; `object` refuses a top-level array (serde would take one for a struct).
+fn read_json<T: DeserializeOwned + 'static>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    object: bool,
+) -> LocalBoxFuture<'static, Result<T, ApiError>> {
+    let content_type_ok = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            let essence = v
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase();
+            essence == "application/json" || essence.ends_with("+json")
+        })
+        .unwrap_or(false);
+    let body = web::Bytes::from_request(req, payload);
+    Box::pin(async move {
+        if !content_type_ok {
+            return Err(ApiError::UnsupportedMediaType(
+                "the request body must be JSON (Content-Type: application/json)".into(),
+            ));
+        }
+        let bytes = body.await.map_err(|err| {
+            if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::PayloadTooLarge("the request body is larger than allowed".into())
+            } else {
+                ApiError::BadRequest("the request body could not be read".into())
+            }
+        })?;
+        if object && bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            return Err(ApiError::invalid("body", "must be a JSON object"));
+        }
+        parse_json(&bytes)
+    })
+}
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let content_type_ok = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| {
-                let essence = v
-                    .split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase();
-                essence == "application/json" || essence.ends_with("+json")
-            })
-            .unwrap_or(false);
-        let body = web::Bytes::from_request(req, payload);
-        Box::pin(async move {
-            if !content_type_ok {
-                return Err(ApiError::UnsupportedMediaType(
-                    "the request body must be JSON (Content-Type: application/json)".into(),
-                ));
-            }
-            let bytes = body.await.map_err(|err| {
-                if err.as_response_error().status_code() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::PayloadTooLarge("the request body is larger than allowed".into())
-                } else {
-                    ApiError::BadRequest("the request body could not be read".into())
-                }
-            })?;
-            parse_json(&bytes).map(Json)
-        })
+        let body = read_json(req, payload, true);
+        Box::pin(async move { body.await.map(Json) })
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for JsonList<T> {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = read_json(req, payload, false);
+        Box::pin(async move { body.await.map(JsonList) })
     }
 }
 

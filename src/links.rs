@@ -10,13 +10,13 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::articles::{self, can_see, summaries, ArticleRow, ArticleSummary};
+use crate::articles::{self, can_see, summaries, ArticleKey, ArticleRow, ArticleSummary};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::schema::{article_topics, articles as articles_table, related_links};
 use crate::db::{self, DbConnection};
 use crate::domain::{Key, Role};
 use crate::error::{ApiError, FieldError};
-use crate::extract::Json;
+use crate::extract::{Json, JsonList};
 use crate::pagination;
 use crate::startup::AppState;
 
@@ -204,6 +204,7 @@ pub fn related(
 #[into_params(parameter_in = Query)]
 pub struct RelatedQuery {
     /// Items at most, 1 to 50 (default 10).
+    #[param(minimum = 1, maximum = 50)]
     pub limit: Option<i64>,
     /// False: curated links only.
     pub suggest: Option<bool>,
@@ -216,8 +217,7 @@ pub struct RelatedQuery {
 /// topics and recency, filling up to `limit`.
 #[utoipa::path(
     tag = "related",
-    params(("key" = String, Path, description = "The article's id or slug",
-        example = "tajikistan-and-kyrgyzstan-sign-treaty-ending-decades-long-border-dispute"), RelatedQuery),
+        params(ArticleKey, RelatedQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The related list", body = RelatedList),
@@ -231,10 +231,10 @@ pub struct RelatedQuery {
 pub async fn list_related(
     state: web::Data<AppState>,
     caller: MaybeCaller,
-    key: web::Path<String>,
+    key: web::Path<ArticleKey>,
     query: web::Query<RelatedQuery>,
 ) -> Result<web::Json<RelatedList>, ApiError> {
-    let key = Key::parse(&key).map_err(|e| ApiError::Validation(vec![e]))?;
+    let key = Key::from_path(&key.key)?;
     let limit = pagination::limit(query.limit, 10, MAX_LINKS as i64)?;
     let suggest = query.suggest.unwrap_or(true);
     let data = db::run(&state.pool, move |conn| {
@@ -250,13 +250,12 @@ pub async fn list_related(
 
 /// 404 unless the caller may see the article; 403 unless they may manage its links (editors
 /// and admins, or one of its authors).
-fn manageable(conn: &mut DbConnection, id: i32, caller: &Caller) -> Result<ArticleRow, ApiError> {
-    let row =
-        ArticleRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("article"))?;
+fn manageable(conn: &mut DbConnection, key: &Key, caller: &Caller) -> Result<ArticleRow, ApiError> {
+    let row = ArticleRow::find(conn, key)?.ok_or_else(|| ApiError::not_found("article"))?;
     if !can_see(conn, &row, Some(caller))? {
         return Err(ApiError::not_found("article"));
     }
-    if caller.role < Role::Editor && !articles::author_ids(conn, id)?.contains(&caller.id()) {
+    if caller.role < Role::Editor && !articles::author_ids(conn, row.id)?.contains(&caller.id()) {
         return Err(ApiError::Forbidden(
             "authors manage links on their own articles only".into(),
         ));
@@ -360,20 +359,15 @@ fn check_targets(
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
-#[into_params(names("id"), parameter_in = Path)]
-pub struct LinkSource(
-    /// The id of the article the links belong to.
-    pub i32,
-);
-
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(names("id", "target_id"), parameter_in = Path)]
-pub struct LinkPath(
-    /// The id of the article the link belongs to.
-    pub i32,
+#[into_params(parameter_in = Path)]
+pub struct LinkPath {
+    /// The id or slug of the article the link belongs to.
+    #[param(example = "tajikistan-and-kyrgyzstan-sign-treaty-ending-decades-long-border-dispute")]
+    pub key: String,
     /// The id of the linked article.
-    pub i32,
-);
+    #[param(minimum = 1, example = 23)]
+    pub target_id: i32,
+}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -413,7 +407,7 @@ fn limit_links(links: &[(i32, String)]) -> Result<(), ApiError> {
 /// that exists -> 409.
 #[utoipa::path(
     tag = "related",
-    params(LinkSource),
+    params(ArticleKey),
     request_body = CreateLink,
     security(("bearer" = [])),
     responses(
@@ -424,17 +418,17 @@ fn limit_links(links: &[(i32, String)]) -> Result<(), ApiError> {
             content_type = "application/problem+json"),
     )
 )]
-#[post("/articles/{id}/related")]
+#[post("/articles/{key}/related")]
 pub async fn create_link(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<LinkSource>,
+    path: web::Path<ArticleKey>,
     body: Json<CreateLink>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = path.into_inner().0;
+    let key = Key::from_path(&path.key)?;
     let body = body.0;
     let data = db::transaction(&state.pool, move |conn| {
-        manageable(conn, id, &caller)?;
+        let id = manageable(conn, &key, &caller)?.id;
         check_targets(conn, id, &[("target_id".into(), body.target_id)])?;
         let mut links = current(conn, id)?;
         if links.iter().any(|(t, _)| *t == body.target_id) {
@@ -447,7 +441,7 @@ pub async fn create_link(
         limit_links(&links)?;
         store(conn, id, &links)?;
         if body.reciprocal {
-            manageable(conn, body.target_id, &caller)?;
+            manageable(conn, &Key::Id(body.target_id), &caller)?;
             let mut back = current(conn, body.target_id)?;
             if !back.iter().any(|(t, _)| *t == id) {
                 place(&mut back, id, relation, None);
@@ -484,17 +478,21 @@ pub struct UpdateLink {
             content_type = "application/problem+json"),
     )
 )]
-#[patch("/articles/{id}/related/{target_id}")]
+#[patch("/articles/{key}/related/{target_id}")]
 pub async fn update_link(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<LinkPath>,
     body: Json<UpdateLink>,
 ) -> Result<web::Json<RelatedList>, ApiError> {
-    let LinkPath(id, target) = path.into_inner();
+    let LinkPath {
+        key,
+        target_id: target,
+    } = path.into_inner();
+    let key = Key::from_path(&key)?;
     let body = body.0;
     let data = db::transaction(&state.pool, move |conn| {
-        manageable(conn, id, &caller)?;
+        let id = manageable(conn, &key, &caller)?.id;
         let mut links = current(conn, id)?;
         let Some(index) = links.iter().position(|(t, _)| *t == target) else {
             return Err(ApiError::not_found("link"));
@@ -530,7 +528,7 @@ pub struct LinkEntry {
 /// naming it, and nothing changes.
 #[utoipa::path(
     tag = "related",
-    params(LinkSource),
+    params(ArticleKey),
     request_body(content = Vec<LinkEntry>, example = json!([
         {"target_id": 23, "relation": "background"}, {"target_id": 21, "relation": "follow_up"},
         {"target_id": 22}
@@ -542,17 +540,17 @@ pub struct LinkEntry {
             body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
-#[put("/articles/{id}/related")]
+#[put("/articles/{key}/related")]
 pub async fn replace_links(
     state: web::Data<AppState>,
     caller: Caller,
-    path: web::Path<LinkSource>,
-    body: Json<Vec<LinkEntry>>,
+    path: web::Path<ArticleKey>,
+    body: JsonList<LinkEntry>,
 ) -> Result<web::Json<RelatedList>, ApiError> {
-    let id = path.into_inner().0;
+    let key = Key::from_path(&path.key)?;
     let entries = body.0;
     let data = db::transaction(&state.pool, move |conn| {
-        manageable(conn, id, &caller)?;
+        let id = manageable(conn, &key, &caller)?.id;
         if entries.len() > MAX_LINKS {
             return Err(ApiError::invalid(
                 "body",
@@ -592,6 +590,8 @@ pub async fn replace_links(
 }
 
 /// Remove a link
+///
+/// Takes the target off the article's curated list; the links after it move up.
 #[utoipa::path(
     tag = "related",
     params(LinkPath),
@@ -602,15 +602,19 @@ pub async fn replace_links(
             content_type = "application/problem+json"),
     )
 )]
-#[delete("/articles/{id}/related/{target_id}")]
+#[delete("/articles/{key}/related/{target_id}")]
 pub async fn delete_link(
     state: web::Data<AppState>,
     caller: Caller,
     path: web::Path<LinkPath>,
 ) -> Result<HttpResponse, ApiError> {
-    let LinkPath(id, target) = path.into_inner();
+    let LinkPath {
+        key,
+        target_id: target,
+    } = path.into_inner();
+    let key = Key::from_path(&key)?;
     db::transaction(&state.pool, move |conn| {
-        manageable(conn, id, &caller)?;
+        let id = manageable(conn, &key, &caller)?.id;
         let mut links = current(conn, id)?;
         let before = links.len();
         links.retain(|(t, _)| *t != target);

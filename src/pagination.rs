@@ -21,6 +21,11 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
         .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API returned"))
 }
 
+/// The cursor of a request, if it sent a non-empty one.
+pub fn cursor<K: DeserializeOwned>(raw: Option<&str>) -> Result<Option<K>, ApiError> {
+    raw.filter(|c| !c.is_empty()).map(decode_cursor).transpose()
+}
+
 /// The page size: `default` when absent, else within 1..=max.
 pub fn limit(requested: Option<i64>, default: i64, max: i64) -> Result<i64, ApiError> {
     match requested {

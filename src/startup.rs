@@ -76,6 +76,8 @@ pub fn openapi_document() -> Document {
 }
 
 /// The routes of the document, to tell an unknown path (404) from a wrong method (405).
+/// A literal path (`/users/me`) takes precedence over a template it also matches
+/// (`/users/{id}`), as in routing.
 struct RouteTable(Vec<(ResourceDef, Vec<Method>)>);
 
 impl RouteTable {
@@ -104,10 +106,23 @@ impl RouteTable {
     }
 
     fn allowed(&self, path: &str) -> Vec<Method> {
-        let mut allowed: Vec<Method> = self
+        let matching: Vec<&(ResourceDef, Vec<Method>)> = self
             .0
             .iter()
             .filter(|(def, _)| def.is_match(path))
+            .collect();
+        let literal: Vec<&(ResourceDef, Vec<Method>)> = matching
+            .iter()
+            .copied()
+            .filter(|(def, _)| !def.pattern().is_some_and(|p| p.contains('{')))
+            .collect();
+        let chosen = if literal.is_empty() {
+            matching
+        } else {
+            literal
+        };
+        let mut allowed: Vec<Method> = chosen
+            .into_iter()
             .flat_map(|(_, methods)| methods.iter().cloned())
             .collect();
         allowed.dedup();
@@ -115,12 +130,14 @@ impl RouteTable {
     }
 }
 
+/// No route took the request: 405 when the path exists with other methods, else 404 (an
+/// unknown path, or a known shape with a malformed segment such as `/users/abc`).
 async fn fallback(
     req: HttpRequest,
     table: web::Data<RouteTable>,
 ) -> Result<HttpResponse, ApiError> {
     let allowed = table.allowed(req.path());
-    Err(if allowed.is_empty() {
+    Err(if allowed.is_empty() || allowed.contains(req.method()) {
         ApiError::NotFound(format!("there is no resource at {}", req.path()))
     } else {
         ApiError::MethodNotAllowed(allowed)

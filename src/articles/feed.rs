@@ -66,12 +66,15 @@ pub struct ListArticlesQuery {
     /// Full-text search over title, summary and body; sorts by relevance unless `sort` is given.
     #[param(example = "border treaty")]
     pub q: Option<String>,
+    #[param(inline)]
     pub sort: Option<Sort>,
     /// Page size, 1 to 100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Staff only (needs a token): list articles in this state. Authors see only their own.
+    #[param(inline)]
     pub status: Option<StatusFilter>,
 }
 
@@ -168,11 +171,7 @@ impl Listing {
             (None, None) if by_time => Sort::NewestFirst,
             (None, None) => Sort::RecentlyUpdated,
         };
-        let cursor: Option<Cursor> = query
-            .cursor
-            .as_deref()
-            .map(pagination::decode_cursor)
-            .transpose()?;
+        let cursor: Option<Cursor> = pagination::cursor(query.cursor.as_deref())?;
         if cursor.as_ref().is_some_and(|c| c.sort != sort) {
             return Err(ApiError::invalid(
                 "cursor",

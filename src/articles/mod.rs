@@ -313,10 +313,6 @@ pub fn can_see(
     })
 }
 
-fn parse_key(raw: &str) -> Result<Key, ApiError> {
-    Key::parse(raw).map_err(|e| ApiError::Validation(vec![e]))
-}
-
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ArticleQuery {
@@ -337,8 +333,7 @@ enum Found {
 /// current URL in `Location`.
 #[utoipa::path(
     tag = "articles",
-    params(("key" = String, Path, description = "The article's id or slug",
-        example = "tajikistan-and-kyrgyzstan-sign-treaty-ending-decades-long-border-dispute"), ArticleQuery),
+    params(ArticleKey, ArticleQuery),
     security((), ("bearer" = [])),
     responses(
         (status = 200, description = "The article", body = Article),
@@ -354,10 +349,10 @@ enum Found {
 pub async fn get_article(
     state: web::Data<AppState>,
     caller: MaybeCaller,
-    key: web::Path<String>,
+    key: web::Path<ArticleKey>,
     query: web::Query<ArticleQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = parse_key(&key)?;
+    let key = Key::from_path(&key.key)?;
     let mut with_related = false;
     for part in query
         .include
@@ -421,26 +416,27 @@ pub async fn get_article(
     })
 }
 
+/// The `{key}` of an article's URL.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(names("id"), parameter_in = Path)]
-pub struct ArticleId(
-    /// The article's id.
-    pub i32,
-);
+#[into_params(parameter_in = Path)]
+pub struct ArticleKey {
+    /// The article's id, or its slug.
+    #[param(example = "tajikistan-and-kyrgyzstan-sign-treaty-ending-decades-long-border-dispute")]
+    pub key: String,
+}
 
 /// Loads an article for a write by `caller`: 404 when the caller may not see it, 403 when an
 /// author may see it but not change it (not theirs, or past review).
 pub fn for_write(
     conn: &mut DbConnection,
-    id: i32,
+    key: &Key,
     caller: &Caller,
 ) -> Result<ArticleRow, ApiError> {
-    let row =
-        ArticleRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("article"))?;
+    let row = ArticleRow::find(conn, key)?.ok_or_else(|| ApiError::not_found("article"))?;
     if caller.role >= Role::Editor {
         return Ok(row);
     }
-    let own = author_ids(conn, id)?.contains(&caller.id());
+    let own = author_ids(conn, row.id)?.contains(&caller.id());
     if !own && !row.is_public(db::now()) {
         return Err(ApiError::not_found("article"));
     }
@@ -462,7 +458,7 @@ pub fn for_write(
 /// Editors and admins any; an author their own while in draft or review.
 #[utoipa::path(
     tag = "articles",
-    params(ArticleId),
+    params(ArticleKey),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
@@ -470,15 +466,15 @@ pub fn for_write(
             body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
-#[delete("/articles/{id}")]
+#[delete("/articles/{key}")]
 pub async fn delete_article(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<ArticleId>,
+    key: web::Path<ArticleKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let id = id.into_inner().0;
+    let key = Key::from_path(&key.key)?;
     db::transaction(&state.pool, move |conn| {
-        for_write(conn, id, &caller)?;
+        let id = for_write(conn, &key, &caller)?.id;
         search::remove(conn, id)?;
         diesel::delete(articles::table.find(id)).execute(conn)?;
         Ok(())

@@ -11,7 +11,7 @@ use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{for_write, load, search, ArticleId, ArticleRow, CoverImage, Seo, Status};
+use super::{for_write, load, search, ArticleKey, ArticleRow, CoverImage, Seo, Status};
 use crate::auth::Caller;
 use crate::db::schema::{article_authors, article_slugs, articles, topics, users};
 use crate::db::{self, DbConnection};
@@ -668,7 +668,7 @@ fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError>
 /// and `updated_at`.
 #[utoipa::path(
     tag = "articles",
-    params(ArticleId),
+    params(ArticleKey),
     request_body = UpdateArticle,
     security(("bearer" = [])),
     responses(
@@ -679,17 +679,18 @@ fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError>
             content_type = "application/problem+json"),
     )
 )]
-#[patch("/articles/{id}")]
+#[patch("/articles/{key}")]
 pub async fn update_article(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<ArticleId>,
+    key: web::Path<ArticleKey>,
     body: Json<UpdateArticle>,
 ) -> Result<web::Json<super::Article>, ApiError> {
-    let id = id.into_inner().0;
+    let key = Key::from_path(&key.key)?;
     let request = body.0;
     let article = db::transaction(&state.pool, move |conn| {
-        let row = for_write(conn, id, &caller)?;
+        let row = for_write(conn, &key, &caller)?;
+        let id = row.id;
         if let Some(status) = request.status {
             check_workflow(&caller, status)?;
         }

@@ -128,10 +128,6 @@ fn with_counts(
         .collect())
 }
 
-fn parse_key(raw: &str) -> Result<Key, ApiError> {
-    Key::parse(raw).map_err(|e| ApiError::Validation(vec![e]))
-}
-
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TopicList {
     pub data: Vec<Topic>,
@@ -163,7 +159,7 @@ pub async fn list_topics(
     state: web::Data<AppState>,
     query: web::Query<ListTopicsQuery>,
 ) -> Result<web::Json<TopicList>, ApiError> {
-    let parent = query.parent.as_deref().map(parse_key).transpose()?;
+    let parent = query.parent.as_deref().map(Key::from_path).transpose()?;
     let data = db::run(&state.pool, move |conn| {
         let mut q = topics::table
             .select(TopicRow::as_select())
@@ -184,9 +180,11 @@ pub async fn list_topics(
 }
 
 /// Get a topic
+///
+/// By id or slug, with its count of published articles (descendants included).
 #[utoipa::path(
     tag = "topics",
-    params(("key" = String, Path, description = "The topic's id or slug", example = "tajikistan")),
+        params(TopicKey),
     responses(
         (status = 200, description = "The topic", body = Topic),
         (status = 404, description = "No such topic", body = crate::error::Problem,
@@ -196,9 +194,9 @@ pub async fn list_topics(
 #[get("/topics/{key}")]
 pub async fn get_topic(
     state: web::Data<AppState>,
-    key: web::Path<String>,
+    key: web::Path<TopicKey>,
 ) -> Result<web::Json<Topic>, ApiError> {
-    let key = parse_key(&key)?;
+    let key = Key::from_path(&key.key)?;
     let topic = db::run(&state.pool, move |conn| {
         let row = TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("topic"))?;
         Ok(with_counts(conn, vec![row], false)?.pop())
@@ -384,12 +382,14 @@ pub async fn create_topic(
         .json(topic))
 }
 
+/// The `{key}` of a topic's URL.
 #[derive(Debug, Deserialize, IntoParams)]
-#[into_params(names("id"), parameter_in = Path)]
-pub struct TopicId(
-    /// The topic's id.
-    pub i32,
-);
+#[into_params(parameter_in = Path)]
+pub struct TopicKey {
+    /// The topic's id, or its slug.
+    #[param(example = "tajikistan")]
+    pub key: String,
+}
 
 /// Update a topic
 ///
@@ -397,7 +397,7 @@ pub struct TopicId(
 /// in the feeds of the old and new ancestors; a parent that would make a cycle -> 422.
 #[utoipa::path(
     tag = "topics",
-    params(TopicId),
+    params(TopicKey),
     request_body = UpdateTopic,
     security(("bearer" = [])),
     responses(
@@ -408,15 +408,15 @@ pub struct TopicId(
             content_type = "application/problem+json"),
     )
 )]
-#[patch("/topics/{id}")]
+#[patch("/topics/{key}")]
 pub async fn update_topic(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<TopicId>,
+    key: web::Path<TopicKey>,
     body: Json<UpdateTopic>,
 ) -> Result<web::Json<Topic>, ApiError> {
     caller.require(Role::Editor)?;
-    let id = id.into_inner().0;
+    let key = Key::from_path(&key.key)?;
     let body = body.0;
     let changes = TopicChanges::parse(
         body.name,
@@ -426,8 +426,8 @@ pub async fn update_topic(
         body.position,
     )?;
     let topic = db::transaction(&state.pool, move |conn| {
-        let current =
-            TopicRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("topic"))?;
+        let current = TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("topic"))?;
+        let id = current.id;
         if let Some(slug) = &changes.slug {
             if slug_taken(conn, slug, Some(id))? {
                 return Err(ApiError::Conflict(
@@ -473,7 +473,7 @@ pub async fn update_topic(
 /// cannot be deleted (409): move or delete the children first.
 #[utoipa::path(
     tag = "topics",
-    params(TopicId),
+    params(TopicKey),
     security(("bearer" = [])),
     responses(
         (status = 204, description = "Deleted"),
@@ -483,15 +483,18 @@ pub async fn update_topic(
             content_type = "application/problem+json"),
     )
 )]
-#[delete("/topics/{id}")]
+#[delete("/topics/{key}")]
 pub async fn delete_topic(
     state: web::Data<AppState>,
     caller: Caller,
-    id: web::Path<TopicId>,
+    key: web::Path<TopicKey>,
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Editor)?;
-    let id = id.into_inner().0;
+    let key = Key::from_path(&key.key)?;
     db::transaction(&state.pool, move |conn| {
+        let id = TopicRow::find(conn, &key)?
+            .ok_or_else(|| ApiError::not_found("topic"))?
+            .id;
         let children: i64 = topics::table
             .filter(topics::parent_id.eq(id))
             .count()

@@ -220,6 +220,7 @@ impl CreateUser {
 #[into_params(parameter_in = Query)]
 pub struct ListUsersQuery {
     /// Page size, 1 to 100 (default 50).
+    #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
@@ -252,10 +253,7 @@ pub async fn list_users(
     caller.require(Role::Admin)?;
     let query = query.into_inner();
     let limit = pagination::limit(query.limit, 50, 100)?;
-    let after: i32 = match &query.cursor {
-        Some(cursor) => pagination::decode_cursor(cursor)?,
-        None => 0,
-    };
+    let after: i32 = pagination::cursor(query.cursor.as_deref())?.unwrap_or(0);
     let rows = db::run(&state.pool, move |conn| {
         let mut q = users::table
             .filter(users::id.gt(after))
@@ -317,6 +315,8 @@ pub struct UserId(
 );
 
 /// Get a user
+///
+/// One staff account, active or not. Admins only.
 #[utoipa::path(
     tag = "users",
     params(UserId),
@@ -327,7 +327,7 @@ pub struct UserId(
             content_type = "application/problem+json"),
     )
 )]
-#[get("/users/{id}")]
+#[get("/users/{id:\\d+}")]
 pub async fn get_user(
     state: web::Data<AppState>,
     caller: Caller,
@@ -451,7 +451,7 @@ fn apply_changes(conn: &mut DbConnection, id: i32, changes: Changes) -> Result<U
             body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
-#[patch("/users/{id}")]
+#[patch("/users/{id:\\d+}")]
 pub async fn update_user(
     state: web::Data<AppState>,
     caller: Caller,
@@ -489,7 +489,7 @@ pub async fn update_user(
             content_type = "application/problem+json"),
     )
 )]
-#[delete("/users/{id}")]
+#[delete("/users/{id:\\d+}")]
 pub async fn delete_user(
     state: web::Data<AppState>,
     caller: Caller,

@@ -110,7 +110,8 @@ async fn invalid_query_and_path_parameters_are_rejected(backend: Backend) {
     assert_eq!(error_fields(&out_of_range), ["limit"]);
     let bad_cursor = assert_problem(app.get("/api/v1/users?cursor=%%%", token).await, 422).await;
     assert_eq!(error_fields(&bad_cursor), ["cursor"]);
-    assert_problem(app.get("/api/v1/users/abc", token).await, 400).await;
+    assert_problem(app.get("/api/v1/users/99999999999", token).await, 400).await;
+    assert_problem(app.get("/api/v1/users/abc", token).await, 404).await;
     assert_problem(app.get("/api/v1/authors/0", None).await, 422).await;
 }
 

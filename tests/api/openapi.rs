@@ -34,6 +34,10 @@ fn every_operation_is_documented() {
                 op["summary"].as_str().is_some_and(|s| !s.is_empty()),
                 "{name}: summary"
             );
+            assert!(
+                op["description"].as_str().is_some_and(|s| !s.is_empty()),
+                "{name}: description"
+            );
             assert!(op["operationId"].is_string(), "{name}: operationId");
             assert!(
                 op["tags"].as_array().is_some_and(|t| t.len() == 1),
