@@ -561,8 +561,8 @@ pub fn create(
         draft.author_ids = vec![caller.id()];
     }
     check_own_byline(caller, &draft)?;
-    conn.transaction(|conn| {
-        let id = save(conn, draft, None)?;
+    db::retry_on_conflict(conn, |conn| {
+        let id = save(conn, draft.clone(), None)?;
         ArticleRow::find(conn, &Key::Id(id))?
             .ok_or_else(|| ApiError::internal("a saved article vanished"))
     })

@@ -120,7 +120,58 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    run(pool, |conn| conn.transaction(work)).await
+    run(pool, |conn| in_transaction(conn, work)).await
+}
+
+/// Runs `work` in a transaction (a savepoint when one is open already). On SQLite a new
+/// transaction is `BEGIN IMMEDIATE`: it takes the write lock up front, so concurrent writers
+/// wait for each other (busy_timeout) instead of one failing on a stale read snapshot.
+pub fn in_transaction<T, F>(conn: &mut DbConnection, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    let DbConnection::Sqlite(inner) = conn else {
+        return conn.transaction(work);
+    };
+    let open = AnsiTransactionManager::transaction_manager_status_mut(inner)
+        .transaction_depth()?
+        .is_some();
+    if open {
+        return conn.transaction(work);
+    }
+    AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
+    match work(conn) {
+        Ok(value) => {
+            <DbConnection as TransactionManager<DbConnection>>::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            if let Err(rollback) =
+                <DbConnection as TransactionManager<DbConnection>>::rollback_transaction(conn)
+            {
+                log::error!("rollback failed: {rollback}");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Runs `work` in a savepoint, again (up to ten times) when it ends in a conflict: a slug
+/// derived as free can be taken by a concurrent writer before the insert (PostgreSQL reads
+/// committed data; SQLite serialises writers and never gets here twice). Each round lets at
+/// least one of the racing writers through.
+pub fn retry_on_conflict<T, F>(conn: &mut DbConnection, mut work: F) -> Result<T, ApiError>
+where
+    F: FnMut(&mut DbConnection) -> Result<T, ApiError>,
+{
+    let mut attempt = 1;
+    loop {
+        match in_transaction(conn, &mut work) {
+                        Err(ApiError::Conflict(_)) if attempt < 10 => attempt += 1,
+            result => return result,
+        }
+    }
 }
 
 /// The current time as stored: UTC, microsecond precision (what PostgreSQL keeps).

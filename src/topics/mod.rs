@@ -344,42 +344,46 @@ pub async fn create_topic(
         Some(body.parent_id),
         body.position,
     )?;
-    let topic = db::transaction(&state.pool, move |conn| {
-        let name = changes.name.unwrap_or_default();
-        let slug = match changes.slug {
-            Some(slug) if slug_taken(conn, &slug, None)? => {
-                return Err(ApiError::Conflict(
-                    "a topic with this slug already exists".into(),
-                ))
-            }
-            Some(slug) => slug,
-            None => derive_slug(conn, &name)?,
-        };
-        let parent_id = changes.parent_id.flatten();
-        if let Some(parent) = parent_id {
-            check_parent(conn, None, parent)?;
-        }
-        let now = db::now();
-        let id: i32 = diesel::insert_into(topics::table)
-            .values((
-                topics::slug.eq(slug.as_str()),
-                topics::name.eq(&name),
-                topics::description.eq(changes.description.flatten()),
-                topics::parent_id.eq(parent_id),
-                topics::position.eq(changes.position.unwrap_or(0)),
-                topics::created_at.eq(now),
-                topics::updated_at.eq(now),
-            ))
-            .returning(topics::id)
-            .get_result(conn)?;
-        let row = TopicRow::find(conn, &Key::Id(id))?
-            .ok_or_else(|| ApiError::internal("inserted topic vanished"))?;
-        Ok(Topic::new(row, 0))
+    let topic = db::run(&state.pool, move |conn| {
+        db::retry_on_conflict(conn, |conn| insert_topic(conn, &changes))
     })
     .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/v1/topics/{}", topic.id)))
         .json(topic))
+}
+
+fn insert_topic(conn: &mut DbConnection, changes: &TopicChanges) -> Result<Topic, ApiError> {
+    let name = changes.name.clone().unwrap_or_default();
+    let slug = match changes.slug.clone() {
+        Some(slug) if slug_taken(conn, &slug, None)? => {
+            return Err(ApiError::Conflict(
+                "a topic with this slug already exists".into(),
+            ))
+        }
+        Some(slug) => slug,
+        None => derive_slug(conn, &name)?,
+    };
+    let parent_id = changes.parent_id.flatten();
+    if let Some(parent) = parent_id {
+        check_parent(conn, None, parent)?;
+    }
+    let now = db::now();
+    let id: i32 = diesel::insert_into(topics::table)
+        .values((
+            topics::slug.eq(slug.as_str()),
+            topics::name.eq(&name),
+            topics::description.eq(changes.description.clone().flatten()),
+            topics::parent_id.eq(parent_id),
+            topics::position.eq(changes.position.unwrap_or(0)),
+            topics::created_at.eq(now),
+            topics::updated_at.eq(now),
+        ))
+        .returning(topics::id)
+        .get_result(conn)?;
+    let row = TopicRow::find(conn, &Key::Id(id))?
+        .ok_or_else(|| ApiError::internal("inserted topic vanished"))?;
+    Ok(Topic::new(row, 0))
 }
 
 /// The `{key}` of a topic's URL.

@@ -109,7 +109,7 @@ pub struct NewUser {
 /// Inserts a user with a unique slug derived from the name. Duplicate email -> 409.
 pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<UserRow, ApiError> {
     let password_hash = password::hash(&new.password)?;
-    conn.transaction(|conn| {
+    db::retry_on_conflict(conn, |conn| {
         if UserRow::find_by_email(conn, new.email.as_str())?.is_some() {
             return Err(ApiError::Conflict(
                 "a user with this email already exists".into(),
@@ -388,7 +388,7 @@ impl Changes {
 /// Applies checked changes to a user in one transaction; refuses to leave no active admin.
 fn apply_changes(conn: &mut DbConnection, id: i32, changes: Changes) -> Result<UserRow, ApiError> {
     let hash = changes.password.as_ref().map(password::hash).transpose()?;
-    conn.transaction(|conn| {
+    db::in_transaction(conn, |conn| {
         let current = UserRow::find(conn, id)?.ok_or_else(|| ApiError::not_found("user"))?;
         let loses_admin = current.role == Role::Admin.as_str()
             && current.active

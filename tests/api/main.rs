@@ -29,6 +29,7 @@ mod articles;
 mod auth;
 mod authors;
 mod cli;
+mod concurrency;
 mod demo;
 mod errors;
 mod feed;
