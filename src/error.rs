@@ -31,7 +31,7 @@ impl FieldError {
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({
     "type": "urn:newsroom:problem:validation",
-    "title": "Unprocessable Content",
+        "title": "Unprocessable Entity",
     "status": 422,
     "detail": "the request has 1 invalid field",
     "errors": [{"field": "title", "message": "must be 1 to 300 characters"}]

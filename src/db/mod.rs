@@ -168,7 +168,7 @@ where
     let mut attempt = 1;
     loop {
         match in_transaction(conn, &mut work) {
-                        Err(ApiError::Conflict(_)) if attempt < 10 => attempt += 1,
+            Err(ApiError::Conflict(_)) if attempt < 10 => attempt += 1,
             result => return result,
         }
     }

@@ -13,9 +13,13 @@ async fn concurrent_creates_get_distinct_slugs(backend: Backend) {
     let editor = app.user(Role::Editor).await;
     for (path, body) in [
         ("/api/v1/topics", json!({"name": "Таджикистан"})),
-        ("/api/v1/articles", json!({"title": "Breaking: border treaty signed", "body": "<p>x</p>", "status": "published"})),
+        (
+            "/api/v1/articles",
+            json!({"title": "Breaking: border treaty signed", "body": "<p>x</p>", "status": "published"}),
+        ),
     ] {
-        let requests = (0..8).map(|_| app.send_json(Method::POST, path, Some(&editor.token), &body));
+        let requests =
+            (0..8).map(|_| app.send_json(Method::POST, path, Some(&editor.token), &body));
         let responses = futures_util::future::join_all(requests).await;
         let mut slugs = HashSet::new();
         for response in responses {

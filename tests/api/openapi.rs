@@ -60,6 +60,28 @@ fn every_operation_is_documented() {
     }
 }
 
+#[test]
+fn every_request_body_has_a_realistic_example() {
+    let spec = generated();
+    let schemas = &spec["components"]["schemas"];
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let Some(content) = op["requestBody"]["content"]["application/json"].as_object() else {
+                continue;
+            };
+            let example = content.get("example").or_else(|| {
+                let name = content["schema"]["$ref"].as_str()?.rsplit('/').next()?;
+                schemas[name].get("example")
+            });
+            let example = example.unwrap_or_else(|| panic!("{method} {path}: no example"));
+            assert!(
+                !example.to_string().contains("\"string\""),
+                "{method} {path}: {example}"
+            );
+        }
+    }
+}
+
 async fn the_server_serves_the_spec_and_swagger_ui(backend: Backend) {
     let app = spawn_app(backend).await;
     let served: Value = app.get("/openapi.json", None).await.json().await.unwrap();
