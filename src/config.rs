@@ -170,6 +170,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         Ok(value)
     }
 
+    /// How long trashed articles stay before `newsroom purge-trash` removes them.
+    pub fn trash_days(&self) -> Result<i64, ConfigError> {
+        self.parse_number("NEWSROOM_TRASH_DAYS", 30, 0, 3650)
+    }
+
     pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
         let db = match self.get("DATABASE_URL") {
             Some(raw) => DatabaseUrl::parse(&raw)?,

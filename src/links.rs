@@ -103,6 +103,7 @@ fn curated(
         .into_boxed();
     if !hidden_too {
         query = query
+            .filter(articles_table::deleted_at.is_null())
             .filter(articles_table::status.eq("published"))
             .filter(articles_table::published_at.le(now));
     }

@@ -42,6 +42,9 @@ enum Command {
     SeedDemo,
     /// Print the OpenAPI document (JSON) to standard output.
     Openapi,
+    /// Remove for good the articles in the trash for more than NEWSROOM_TRASH_DAYS days
+    /// (default 30), with their links and revisions.
+    PurgeTrash,
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
@@ -106,6 +109,13 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Command::PurgeTrash => match purge_trash(&env) {
+            Ok(count) => {
+                println!("removed {count} article(s) from the trash");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Openapi => match serde_json::to_string_pretty(&startup::openapi_document()) {
             Ok(json) => {
                 println!("{json}");
@@ -162,6 +172,12 @@ fn describe(err: &newsroom::error::ApiError) -> String {
     } else {
         fields.join("; ")
     }
+}
+
+fn purge_trash<F: Fn(&str) -> Option<String>>(env: &config::Env<F>) -> Result<usize, String> {
+    let days = env.trash_days().map_err(|e| e.to_string())?;
+    let mut conn = migrated_connection(env)?;
+    newsroom::articles::safety::purge_trash(&mut conn, days).map_err(|e| describe(&e))
 }
 
 fn seed_demo<F: Fn(&str) -> Option<String>>(env: &config::Env<F>) -> Result<String, String> {

@@ -35,7 +35,7 @@ pub enum Sort {
     Relevance,
 }
 
-/// Which articles staff list (`any`: all of them).
+/// Which articles staff list (`any`: all but the trashed; `trashed`: the trash).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum StatusFilter {
@@ -45,6 +45,7 @@ pub enum StatusFilter {
     Published,
     Archived,
     Any,
+    Trashed,
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -120,6 +121,8 @@ enum Visibility {
     Scheduled,
     /// One stored status, or all.
     Stored(Option<&'static str>),
+    /// In the trash.
+    Trashed,
 }
 
 impl Listing {
@@ -142,6 +145,7 @@ impl Listing {
                 StatusFilter::Review => Visibility::Stored(Some("review")),
                 StatusFilter::Archived => Visibility::Stored(Some("archived")),
                 StatusFilter::Any => Visibility::Stored(None),
+                StatusFilter::Trashed => Visibility::Trashed,
             },
         };
         let own = match (query.status, caller) {
@@ -152,7 +156,7 @@ impl Listing {
             .q
             .map(|q| q.trim().to_owned())
             .filter(|q| !q.is_empty());
-        let by_time = !matches!(visibility, Visibility::Stored(_));
+        let by_time = !matches!(visibility, Visibility::Stored(_) | Visibility::Trashed);
         let sort = match (query.sort, &q) {
             (Some(Sort::Relevance), None) => {
                 return Err(ApiError::invalid(
@@ -384,7 +388,11 @@ fn page(
             .filter(articles::published_at.gt(now)),
         Visibility::Stored(Some(status)) => query.filter(articles::status.eq(status)),
         Visibility::Stored(None) => query,
+        Visibility::Trashed => query.filter(articles::deleted_at.is_not_null()),
     };
+    if listing.visibility != Visibility::Trashed {
+        query = query.filter(articles::deleted_at.is_null());
+    }
     language_filter!(query, listing);
     topic_filter!(query, topic);
     byline_filter!(query, [author, listing.own]);

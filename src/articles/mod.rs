@@ -2,6 +2,7 @@
 //! visibility, and the single-article endpoints. Writing lives in `write`, listing in `feed`.
 
 pub mod feed;
+pub mod safety;
 pub mod search;
 pub mod write;
 
@@ -82,13 +83,21 @@ pub struct ArticleRow {
     pub word_count: i32,
     pub reading_time_minutes: i32,
     pub version: i32,
+    pub deleted_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
 
 impl ArticleRow {
+    /// Published, due, and not in the trash.
     pub fn is_public(&self, now: NaiveDateTime) -> bool {
-        Status::current(&self.status, self.published_at, now) == Status::Published
+        self.deleted_at.is_none()
+            && Status::current(&self.status, self.published_at, now) == Status::Published
+    }
+
+    /// The article's entity tag: it changes with every change (`version`).
+    pub fn etag(&self) -> String {
+        format!("\"v{}\"", self.version)
     }
 
     pub fn find(conn: &mut DbConnection, key: &Key) -> Result<Option<Self>, ApiError> {
@@ -153,7 +162,7 @@ pub struct Seo {
     "authors": [{"id": 2, "slug": "malika-rahimova", "name": "Malika Rahimova"}],
     "cover_image": null, "source": "Asia-Plus",
     "seo": {"title": null, "description": null, "canonical_url": null},
-    "word_count": 640, "reading_time_minutes": 4, "version": 3
+        "word_count": 640, "reading_time_minutes": 4, "version": 3, "trashed_at": null
 }))]
 pub struct ArticleSummary {
     pub id: i32,
@@ -179,6 +188,8 @@ pub struct ArticleSummary {
     pub reading_time_minutes: i32,
     /// Grows with every change.
     pub version: i32,
+    /// When the article was moved to the trash; null unless it is there.
+    pub trashed_at: Option<DateTime<Utc>>,
 }
 
 /// A whole article.
@@ -267,9 +278,33 @@ pub fn summaries(
                 word_count: row.word_count,
                 reading_time_minutes: row.reading_time_minutes,
                 version: row.version,
+                trashed_at: row.deleted_at.map(db::utc),
             }
         })
         .collect())
+}
+
+/// A response carrying `article` with its `ETag` (the version).
+pub fn with_etag(mut builder: actix_web::HttpResponseBuilder, article: &Article) -> HttpResponse {
+    builder
+        .insert_header((header::ETAG, format!("\"v{}\"", article.summary.version)))
+        .json(article)
+}
+
+/// Sets the feed time of an article's topic and byline rows: its publication time while it is
+/// published and out of the trash, else None (out of every feed).
+pub fn set_feed_time(
+    conn: &mut DbConnection,
+    id: i32,
+    feed_at: Option<NaiveDateTime>,
+) -> Result<(), ApiError> {
+    diesel::update(article_topics::table.filter(article_topics::article_id.eq(id)))
+        .set(article_topics::feed_published_at.eq(feed_at))
+        .execute(conn)?;
+    diesel::update(article_authors::table.filter(article_authors::article_id.eq(id)))
+        .set(article_authors::feed_published_at.eq(feed_at))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// The whole article with id `id`.
@@ -371,6 +406,7 @@ pub async fn get_article(
             }
         }
     }
+    let signed_in = caller.0.is_some();
     let found = db::run(&state.pool, move |conn| {
         let caller = caller.0.as_ref();
         if let Some(row) = ArticleRow::find(conn, &key)? {
@@ -409,6 +445,8 @@ pub async fn get_article(
     })
     .await?;
     Ok(match found {
+        // Staff reads carry the version as ETag, for If-Match on their next write.
+        Found::Article(article) if signed_in => with_etag(HttpResponse::Ok(), &article),
         Found::Article(article) => HttpResponse::Ok().json(article),
         Found::MovedTo(slug) => HttpResponse::MovedPermanently()
             .insert_header((header::LOCATION, format!("/api/v1/articles/{slug}")))
@@ -455,14 +493,20 @@ pub fn for_write(
 
 /// Delete an article
 ///
-/// Editors and admins any; an author their own while in draft or review.
+/// Moves the article to the trash: gone from every public read and feed, its links hidden,
+/// listed for staff with `status=trashed` until restored (`POST /articles/{key}/restore`) or
+/// purged. Editors and admins any; an author their own while in draft or review. With
+/// `permanent=true` (admins only) it is removed for good, with its links and revisions.
+/// Honours `If-Match` (412 when stale).
 #[utoipa::path(
     tag = "articles",
-    params(ArticleKey),
+    params(ArticleKey, safety::DeleteQuery),
     security(("bearer" = [])),
     responses(
-        (status = 204, description = "Deleted"),
+        (status = 204, description = "Trashed (or removed for good)"),
         (status = 404, description = "No such article, or not visible to the caller",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names another version; nothing changed",
             body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
@@ -470,14 +514,26 @@ pub fn for_write(
 pub async fn delete_article(
     state: web::Data<AppState>,
     caller: Caller,
+    req: actix_web::HttpRequest,
     key: web::Path<ArticleKey>,
+    query: web::Query<safety::DeleteQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let key = Key::from_path(&key.key)?;
+    let expect = safety::Expect::new(&req, None);
+    let permanent = query.permanent.unwrap_or(false);
+    if permanent {
+        caller.require(Role::Admin)?;
+    }
     db::transaction(&state.pool, move |conn| {
-        let id = for_write(conn, &key, &caller)?.id;
-        search::remove(conn, id)?;
-        diesel::delete(articles::table.find(id)).execute(conn)?;
-        Ok(())
+        if permanent {
+            let row =
+                ArticleRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("article"))?;
+            expect.check(&row)?;
+            return safety::destroy(conn, row.id);
+        }
+        let row = for_write(conn, &key, &caller)?;
+        expect.check(&row)?;
+        safety::trash(conn, &row).map_err(|e| expect.lost(e))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

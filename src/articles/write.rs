@@ -5,12 +5,13 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use actix_web::http::header;
-use actix_web::{patch, post, web, HttpResponse};
+use actix_web::{patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::safety::{self, Expect};
 use super::{for_write, load, search, ArticleKey, ArticleRow, CoverImage, Seo, Status};
 use crate::auth::Caller;
 use crate::db::schema::{article_authors, article_slugs, articles, topics, users};
@@ -98,6 +99,9 @@ pub struct UpdateArticle {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub published_at: Option<Option<DateTime<Utc>>>,
+    /// The version this change was made against: a stale one -> 409, nothing changes.
+    /// (`If-Match` with the article's `ETag` does the same with 412.)
+    pub version: Option<i32>,
 }
 
 impl From<CreateArticle> for UpdateArticle {
@@ -117,6 +121,7 @@ impl From<CreateArticle> for UpdateArticle {
             seo: Some(c.seo.unwrap_or_default()),
             status: Some(c.status.unwrap_or(Status::Draft)),
             published_at: Some(c.published_at),
+            version: None,
         }
     }
 }
@@ -495,7 +500,7 @@ fn save(
     let id = match existing {
         Some(row) => {
             diesel::update(articles::table.find(row.id))
-                .set((values, articles::version.eq(articles::version + 1)))
+                .set(values)
                 .execute(conn)?;
             if row.slug != slug.as_str() {
                 if row.status == "published" {
@@ -613,12 +618,12 @@ pub async fn create_article(
         load(conn, row)
     })
     .await?;
-    Ok(HttpResponse::Created()
-        .insert_header((
-            header::LOCATION,
-            format!("/api/v1/articles/{}", article.summary.id),
-        ))
-        .json(article))
+    let mut created = HttpResponse::Created();
+    created.insert_header((
+        header::LOCATION,
+        format!("/api/v1/articles/{}", article.summary.id),
+    ));
+    Ok(super::with_etag(created, &article))
 }
 
 /// The stored state of an article as an editable draft.
@@ -665,44 +670,73 @@ fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError>
 /// Partial update under the rules of creation. Editors and admins change any article; authors
 /// their own while in `draft` or `review`, and may not publish. Changing the slug of a
 /// published article keeps the old one, which then redirects. Every change bumps `version`
-/// and `updated_at`.
+/// and `updated_at`. Send `If-Match` with the `ETag` of your read (412 when stale) or the
+/// `version` you read in the body (409 when stale) so that a concurrent edit is never lost.
 #[utoipa::path(
     tag = "articles",
     params(ArticleKey),
     request_body = UpdateArticle,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The updated article", body = super::Article),
+                (status = 200, description = "The updated article", body = super::Article,
+            headers(("ETag" = String, description = "The article's new version"))),
         (status = 404, description = "No such article, or not visible to the caller",
             body = crate::error::Problem, content_type = "application/problem+json"),
-        (status = 409, description = "The slug is taken", body = crate::error::Problem,
-            content_type = "application/problem+json"),
+        (status = 409, description = "The slug is taken, a body `version` is stale (the detail \
+            names the current one), or the article is in the trash",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names another version; nothing changed",
+            body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/articles/{key}")]
 pub async fn update_article(
     state: web::Data<AppState>,
     caller: Caller,
+    req: HttpRequest,
     key: web::Path<ArticleKey>,
     body: Json<UpdateArticle>,
-) -> Result<web::Json<super::Article>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let key = Key::from_path(&key.key)?;
     let request = body.0;
+    let expect = Expect::new(&req, request.version);
     let article = db::transaction(&state.pool, move |conn| {
         let row = for_write(conn, &key, &caller)?;
-        let id = row.id;
-        if let Some(status) = request.status {
-            check_workflow(&caller, status)?;
-        }
-        let draft = apply(current(conn, &row)?, request)?;
-        check_own_byline(&caller, &draft)?;
-        save(conn, draft, Some(&row))?;
-        let row =
-            ArticleRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("article"))?;
-        load(conn, row)
+        change(conn, &caller, row, request, &expect)
     })
     .await?;
-    Ok(web::Json(article))
+    Ok(super::with_etag(HttpResponse::Ok(), &article))
+}
+
+/// Applies `request` to article `row` as `caller`: the workflow rules, the preconditions, a
+/// revision of the state it replaces, and a version claimed against concurrent writers.
+pub fn change(
+    conn: &mut DbConnection,
+    caller: &Caller,
+    row: ArticleRow,
+    request: UpdateArticle,
+    expect: &Expect,
+) -> Result<super::Article, ApiError> {
+    if row.deleted_at.is_some() {
+        return Err(ApiError::Conflict(
+            "the article is in the trash; restore it first".into(),
+        ));
+    }
+    expect.check(&row)?;
+    if let Some(status) = request.status {
+        check_workflow(caller, status)?;
+    }
+    let before = current(conn, &row)?;
+    let draft = apply(before.clone(), request)?;
+    check_own_byline(caller, &draft)?;
+    // Claim the version first: it locks the row, so a concurrent writer waits here and then
+    // finds the version gone, before it writes anything.
+    safety::claim_version(conn, &row).map_err(|e| expect.lost(e))?;
+    safety::record(conn, &row, &before, caller.id())?;
+    save(conn, draft, Some(&row))?;
+    let row =
+        ArticleRow::find(conn, &Key::Id(row.id))?.ok_or_else(|| ApiError::not_found("article"))?;
+    load(conn, row)
 }
 
 #[cfg(test)]

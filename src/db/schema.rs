@@ -10,6 +10,26 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_revisions (id) {
+        id -> Int4,
+        article_id -> Int4,
+        revision -> Int4,
+        version -> Int4,
+        slug -> Text,
+        title -> Text,
+        subtitle -> Nullable<Text>,
+        summary -> Nullable<Text>,
+        body -> Text,
+        status -> Text,
+        published_at -> Nullable<Timestamp>,
+        topic_ids -> Text,
+        author_ids -> Text,
+        changed_by -> Nullable<Int4>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     article_slugs (slug) {
         slug -> Text,
         article_id -> Int4,
@@ -120,6 +140,8 @@ diesel::table! {
 
 diesel::joinable!(article_authors -> articles (article_id));
 diesel::joinable!(article_authors -> users (user_id));
+diesel::joinable!(article_revisions -> articles (article_id));
+diesel::joinable!(article_revisions -> users (changed_by));
 diesel::joinable!(article_slugs -> articles (article_id));
 diesel::joinable!(article_topics -> articles (article_id));
 diesel::joinable!(article_topics -> topics (topic_id));
@@ -129,6 +151,7 @@ diesel::joinable!(refresh_tokens -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     article_authors,
+    article_revisions,
     article_slugs,
     article_topics,
     articles,

@@ -131,7 +131,17 @@ async fn authors_write_drafts_and_editors_publish(backend: Backend) {
         app.delete(&location, Some(&editor.token)).await.status(),
         204
     );
-    assert_problem(app.get(&location, Some(&editor.token)).await, 404).await;
+    assert_problem(app.get(&location, None).await, 404).await;
+    let trashed: Value = app
+        .get(&location, Some(&editor.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        trashed["trashed_at"].is_string(),
+        "staff still see it, in the trash"
+    );
 }
 
 async fn authors_delete_their_own_drafts_only(backend: Backend) {
@@ -148,7 +158,12 @@ async fn authors_delete_their_own_drafts_only(backend: Backend) {
     let path = format!("/api/v1/articles/{}", draft["id"]);
     assert_problem(app.delete(&path, Some(&other.token)).await, 404).await;
     assert_eq!(app.delete(&path, Some(&author.token)).await.status(), 204);
-    assert_problem(app.delete(&path, Some(&author.token)).await, 404).await;
+    assert_eq!(
+        app.delete(&path, Some(&author.token)).await.status(),
+        204,
+        "idempotent"
+    );
+    assert_problem(app.delete(&path, Some(&other.token)).await, 404).await;
 }
 
 async fn scheduled_articles_appear_at_their_time(backend: Backend) {

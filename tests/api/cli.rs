@@ -46,7 +46,14 @@ fn every_command_explains_itself() {
     let top = newsroom(None, &["--help"], "");
     assert!(top.status.success());
     let help = text(&top.stdout);
-    for command in ["serve", "migrate", "create-user", "seed-demo", "openapi"] {
+    for command in [
+        "serve",
+        "migrate",
+        "create-user",
+        "seed-demo",
+        "openapi",
+        "purge-trash",
+    ] {
         assert!(help.contains(command), "{command} missing from --help");
         let sub = newsroom(None, &[command, "--help"], "");
         assert!(sub.status.success(), "{command} --help");

@@ -39,5 +39,6 @@ mod links;
 mod openapi;
 mod permissions;
 mod plans;
+mod safety;
 mod topics;
 mod users;

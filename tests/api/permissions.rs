@@ -138,13 +138,31 @@ async fn the_permission_matrix_holds(backend: Backend) {
             [401, 403, 200, 200],
         ),
         row(Method::GET, &others, None, [404, 404, 200, 200]),
+        row(
+            Method::GET,
+            &format!("{others}/revisions"),
+            None,
+            [401, 404, 200, 200],
+        ),
         Row {
             method: Method::DELETE,
             paths: own_deletes.try_into().unwrap(),
             body: None,
             expected: [401, 204, 204, 204],
         },
-        row(Method::DELETE, &published, None, [401, 403, 204, 404]),
+        row(Method::DELETE, &published, None, [401, 403, 204, 204]),
+        row(
+            Method::POST,
+            &format!("{published}/restore"),
+            None,
+            [401, 404, 200, 409],
+        ),
+        row(
+            Method::DELETE,
+            &format!("{published}?permanent=true"),
+            None,
+            [401, 403, 403, 204],
+        ),
         row(Method::DELETE, &target, None, [401, 403, 403, 204]),
     ];
     let callers = [

@@ -1,0 +1,2 @@
+DROP INDEX articles_trash_idx;
+DROP TABLE article_revisions;

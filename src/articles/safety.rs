@@ -1,0 +1,480 @@
+//! Editorial safety: no lost updates (`If-Match` or a body `version`), revisions of every
+//! change, and the trash with restore and purge.
+
+use actix_web::http::header;
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::write::{self, Draft};
+use super::{load, search, set_feed_time, ArticleKey, ArticleRow, Byline, Status};
+use crate::auth::Caller;
+use crate::db::schema::{article_revisions, articles, users};
+use crate::db::{self, DbConnection};
+use crate::domain::{Key, Role};
+use crate::error::ApiError;
+use crate::pagination;
+use crate::startup::AppState;
+
+/// What a write expects of the article it changes.
+#[derive(Debug, Clone, Default)]
+pub struct Expect {
+    /// The entity tags of `If-Match` (`*` matches any).
+    if_match: Option<Vec<String>>,
+    /// A `version` sent in the body.
+    version: Option<i32>,
+}
+
+impl Expect {
+    pub fn new(req: &HttpRequest, version: Option<i32>) -> Self {
+        let if_match = req.headers().get(header::IF_MATCH).map(|value| {
+            value
+                .to_str()
+                .unwrap_or("")
+                .split(',')
+                .map(|tag| tag.trim().to_owned())
+                .filter(|tag| !tag.is_empty())
+                .collect()
+        });
+        Self { if_match, version }
+    }
+
+    /// 412 when `If-Match` names another version; 409 (with the current version) when the
+    /// body's `version` is stale.
+    pub fn check(&self, row: &ArticleRow) -> Result<(), ApiError> {
+        if let Some(tags) = &self.if_match {
+            let current = row.etag();
+            if !tags.iter().any(|t| t == "*" || *t == current) {
+                return Err(ApiError::PreconditionFailed(format!(
+                    "the article has changed: it is now at {current}"
+                )));
+            }
+        }
+        match self.version {
+            Some(v) if v != row.version => Err(self.stale(row.version)),
+            _ => Ok(()),
+        }
+    }
+
+    fn stale(&self, current: i32) -> ApiError {
+        ApiError::Conflict(format!(
+            "the article is at version {current}; reload it and apply your change again"
+        ))
+    }
+
+    /// The error for a change that lost a race after its checks passed.
+    pub fn lost(&self, err: ApiError) -> ApiError {
+        match err {
+            ApiError::PreconditionFailed(d) if self.if_match.is_none() => ApiError::Conflict(d),
+            other => other,
+        }
+    }
+}
+
+/// Bumps the version of article `row` if it is still the one read: the guard against a
+/// concurrent writer. 412 otherwise (see `Expect::lost`).
+pub fn claim_version(conn: &mut DbConnection, row: &ArticleRow) -> Result<(), ApiError> {
+    let claimed = diesel::update(
+        articles::table
+            .find(row.id)
+            .filter(articles::version.eq(row.version)),
+    )
+    .set((
+        articles::version.eq(row.version + 1),
+        articles::updated_at.eq(db::now()),
+    ))
+    .execute(conn)?;
+    if claimed == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::PreconditionFailed(
+            "the article was changed by someone else meanwhile".into(),
+        ))
+    }
+}
+
+/// Keeps the state an article had before a change by `changed_by`.
+pub fn record(
+    conn: &mut DbConnection,
+    row: &ArticleRow,
+    before: &Draft,
+    changed_by: i32,
+) -> Result<(), ApiError> {
+    let last: Option<i32> = article_revisions::table
+        .filter(article_revisions::article_id.eq(row.id))
+        .select(diesel::dsl::max(article_revisions::revision))
+        .first(conn)?;
+    let ids = |ids: &[i32]| serde_json::to_string(ids).unwrap_or_else(|_| "[]".into());
+    diesel::insert_into(article_revisions::table)
+        .values((
+            article_revisions::article_id.eq(row.id),
+            article_revisions::revision.eq(last.unwrap_or(0) + 1),
+            article_revisions::version.eq(row.version),
+            article_revisions::slug.eq(&row.slug),
+            article_revisions::title.eq(&before.title),
+            article_revisions::subtitle.eq(&before.subtitle),
+            article_revisions::summary.eq(&before.summary),
+            article_revisions::body.eq(&before.body),
+            article_revisions::status.eq(before.status.stored()),
+            article_revisions::published_at.eq(before.published_at),
+            article_revisions::topic_ids.eq(ids(&before.topic_ids)),
+            article_revisions::author_ids.eq(ids(&before.author_ids)),
+            article_revisions::changed_by.eq(changed_by),
+            article_revisions::created_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = article_revisions)]
+struct RevisionRow {
+    revision: i32,
+    version: i32,
+    slug: String,
+    title: String,
+    subtitle: Option<String>,
+    summary: Option<String>,
+    body: String,
+    status: String,
+    published_at: Option<NaiveDateTime>,
+    topic_ids: String,
+    author_ids: String,
+    created_at: NaiveDateTime,
+}
+
+/// An article as it was before a change.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "revision": 2, "version": 2, "created_at": "2026-11-30T09:05:00Z",
+    "changed_by": {"id": 1, "slug": "farrukh-nazarov", "name": "Farrukh Nazarov"},
+    "slug": "border-treaty-signed", "title": "Border treaty signed",
+    "subtitle": null, "summary": "The presidents signed the agreement in Bishkek.",
+    "body": "<p>The presidents of both countries signed the agreement…</p>",
+    "status": "review", "published_at": null, "topic_ids": [3, 4], "author_ids": [2]
+}))]
+pub struct Revision {
+    /// The revision's number, 1 for the state before the first change.
+    pub revision: i32,
+    /// The article's version while it had this state.
+    pub version: i32,
+    /// When the change that replaced this state was made.
+    pub created_at: DateTime<Utc>,
+    /// Who made that change; null once the account is gone.
+    pub changed_by: Option<Byline>,
+    pub slug: String,
+    pub title: String,
+    pub subtitle: Option<String>,
+    pub summary: Option<String>,
+    pub body: String,
+    pub status: Status,
+    pub published_at: Option<DateTime<Utc>>,
+    pub topic_ids: Vec<i32>,
+    pub author_ids: Vec<i32>,
+}
+
+fn revision(row: RevisionRow, changed_by: Option<Byline>) -> Revision {
+    Revision {
+        status: Status::current(&row.status, row.published_at, db::now()),
+        topic_ids: serde_json::from_str(&row.topic_ids).unwrap_or_default(),
+        author_ids: serde_json::from_str(&row.author_ids).unwrap_or_default(),
+        revision: row.revision,
+        version: row.version,
+        created_at: db::utc(row.created_at),
+        changed_by,
+        slug: row.slug,
+        title: row.title,
+        subtitle: row.subtitle,
+        summary: row.summary,
+        body: row.body,
+        published_at: row.published_at.map(db::utc),
+    }
+}
+
+/// Revisions of `article_id`, newest first, below revision `before`.
+fn revisions(
+    conn: &mut DbConnection,
+    article_id: i32,
+    only: Option<i32>,
+    before: Option<i32>,
+    limit: i64,
+) -> Result<Vec<Revision>, ApiError> {
+    let mut query = article_revisions::table
+        .left_join(users::table)
+        .filter(article_revisions::article_id.eq(article_id))
+        .order(article_revisions::revision.desc())
+        .select((
+            RevisionRow::as_select(),
+            (users::id, users::slug, users::name).nullable(),
+        ))
+        .limit(limit)
+        .into_boxed();
+    if let Some(n) = only {
+        query = query.filter(article_revisions::revision.eq(n));
+    }
+    if let Some(n) = before {
+        query = query.filter(article_revisions::revision.lt(n));
+    }
+    let rows: Vec<(RevisionRow, Option<Byline>)> = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, by)| revision(row, by))
+        .collect())
+}
+
+/// 404 unless the caller may see the article; 403 unless staff or one of its authors.
+pub fn for_staff(
+    conn: &mut DbConnection,
+    key: &Key,
+    caller: &Caller,
+) -> Result<ArticleRow, ApiError> {
+    let row = ArticleRow::find(conn, key)?.ok_or_else(|| ApiError::not_found("article"))?;
+    if !super::can_see(conn, &row, Some(caller))? {
+        return Err(ApiError::not_found("article"));
+    }
+    if caller.role < Role::Editor && !super::author_ids(conn, row.id)?.contains(&caller.id()) {
+        return Err(ApiError::Forbidden(
+            "authors may do this on their own articles only".into(),
+        ));
+    }
+    Ok(row)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RevisionsQuery {
+    /// Page size, 1 to 50 (default 20).
+    #[param(minimum = 1, maximum = 50)]
+    pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RevisionPage {
+    pub data: Vec<Revision>,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// List revisions
+///
+/// Every earlier state of the article, newest first: what it was before each change, who
+/// changed it and when. Staff; authors on their own articles.
+#[utoipa::path(
+    tag = "articles",
+    params(ArticleKey, RevisionsQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "One page of revisions", body = RevisionPage),
+        (status = 404, description = "No such article, or not visible to the caller",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{key}/revisions")]
+pub async fn list_revisions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: web::Path<ArticleKey>,
+    query: web::Query<RevisionsQuery>,
+) -> Result<web::Json<RevisionPage>, ApiError> {
+    let key = Key::from_path(&key.key)?;
+    let limit = pagination::limit(query.limit, 20, 50)?;
+    let before: Option<i32> = pagination::cursor(query.cursor.as_deref())?;
+    let page = db::run(&state.pool, move |conn| {
+        let row = for_staff(conn, &key, &caller)?;
+        let rows = revisions(conn, row.id, None, before, limit + 1)?;
+        let (data, more) = pagination::split_page(rows, limit);
+        let next_cursor = more
+            .then(|| data.last().map(|r| pagination::encode_cursor(&r.revision)))
+            .flatten();
+        Ok(RevisionPage { data, next_cursor })
+    })
+    .await?;
+    Ok(web::Json(page))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RevisionPath {
+    /// The article's id, or its slug.
+    #[param(example = "border-treaty-signed")]
+    pub key: String,
+    /// The revision's number.
+    #[param(minimum = 1, example = 2)]
+    pub n: i32,
+}
+
+fn one(conn: &mut DbConnection, article_id: i32, n: i32) -> Result<Revision, ApiError> {
+    revisions(conn, article_id, Some(n), None, 1)?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("revision"))
+}
+
+/// Get a revision
+///
+/// One earlier state of the article.
+#[utoipa::path(
+    tag = "articles",
+    params(RevisionPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The revision", body = Revision),
+        (status = 404, description = "No such article or revision", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[get("/articles/{key}/revisions/{n}")]
+pub async fn get_revision(
+    state: web::Data<AppState>,
+    caller: Caller,
+    path: web::Path<RevisionPath>,
+) -> Result<web::Json<Revision>, ApiError> {
+    let RevisionPath { key, n } = path.into_inner();
+    let key = Key::from_path(&key)?;
+    let found = db::run(&state.pool, move |conn| {
+        let row = for_staff(conn, &key, &caller)?;
+        one(conn, row.id, n)
+    })
+    .await?;
+    Ok(web::Json(found))
+}
+
+/// Restore a revision
+///
+/// Makes revision `n` current as a new change: the state it replaces is kept as a revision
+/// too, so nothing is overwritten. The rules of `PATCH` apply (authors: their own articles,
+/// in draft or review, no publishing), and so do `If-Match` and 412.
+#[utoipa::path(
+    tag = "articles",
+    params(RevisionPath),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The article with the revision's state", body = super::Article,
+            headers(("ETag" = String, description = "The article's new version"))),
+        (status = 404, description = "No such article or revision", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+        (status = 412, description = "`If-Match` names another version", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{key}/revisions/{n}/restore")]
+pub async fn restore_revision(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<RevisionPath>,
+) -> Result<HttpResponse, ApiError> {
+    let RevisionPath { key, n } = path.into_inner();
+    let key = Key::from_path(&key)?;
+    let expect = Expect::new(&req, None);
+    let article = db::transaction(&state.pool, move |conn| {
+        let row = super::for_write(conn, &key, &caller)?;
+        let old = one(conn, row.id, n)?;
+        let request = write::UpdateArticle {
+            title: Some(old.title),
+            slug: Some(old.slug),
+            subtitle: Some(old.subtitle),
+            summary: Some(old.summary),
+            body: Some(old.body),
+            topic_ids: Some(old.topic_ids),
+            author_ids: Some(old.author_ids),
+            status: Some(match old.status {
+                Status::Scheduled if old.published_at.is_some_and(|at| at <= Utc::now()) => {
+                    Status::Published
+                }
+                status => status,
+            }),
+            published_at: Some(old.published_at),
+            ..write::UpdateArticle::default()
+        };
+        write::change(conn, &caller, row, request, &expect)
+    })
+    .await?;
+    Ok(super::with_etag(HttpResponse::Ok(), &article))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeleteQuery {
+    /// Remove the article for good instead of moving it to the trash (admins only).
+    pub permanent: Option<bool>,
+}
+
+/// Moves an article to the trash: gone from every public read and feed, its links hidden.
+pub fn trash(conn: &mut DbConnection, row: &ArticleRow) -> Result<(), ApiError> {
+    if row.deleted_at.is_some() {
+        return Ok(());
+    }
+    claim_version(conn, row)?;
+    diesel::update(articles::table.find(row.id))
+        .set(articles::deleted_at.eq(Some(db::now())))
+        .execute(conn)?;
+    set_feed_time(conn, row.id, None)
+}
+
+/// Removes an article for good, with its links, revisions and search document.
+pub fn destroy(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
+    search::remove(conn, id)?;
+    diesel::delete(articles::table.find(id)).execute(conn)?;
+    Ok(())
+}
+
+/// Restore from the trash
+///
+/// Brings a trashed article back as it was. Editors and admins; an author their own.
+#[utoipa::path(
+    tag = "articles",
+    params(ArticleKey),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The restored article", body = super::Article,
+            headers(("ETag" = String, description = "The article's new version"))),
+        (status = 404, description = "No such article, or not visible to the caller",
+            body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The article is not in the trash", body = crate::error::Problem,
+            content_type = "application/problem+json"),
+    )
+)]
+#[post("/articles/{key}/restore")]
+pub async fn restore_article(
+    state: web::Data<AppState>,
+    caller: Caller,
+    key: web::Path<ArticleKey>,
+) -> Result<HttpResponse, ApiError> {
+    let key = Key::from_path(&key.key)?;
+    let article = db::transaction(&state.pool, move |conn| {
+        let row = for_staff(conn, &key, &caller)?;
+        if row.deleted_at.is_none() {
+            return Err(ApiError::Conflict("the article is not in the trash".into()));
+        }
+        claim_version(conn, &row)?;
+        diesel::update(articles::table.find(row.id))
+            .set(articles::deleted_at.eq(None::<NaiveDateTime>))
+            .execute(conn)?;
+        let feed_at = (row.status == "published")
+            .then_some(row.published_at)
+            .flatten();
+        set_feed_time(conn, row.id, feed_at)?;
+        let row = ArticleRow::find(conn, &Key::Id(row.id))?
+            .ok_or_else(|| ApiError::not_found("article"))?;
+        load(conn, row)
+    })
+    .await?;
+    Ok(super::with_etag(HttpResponse::Ok(), &article))
+}
+
+/// Removes articles trashed more than `days` days ago; returns how many.
+pub fn purge_trash(conn: &mut DbConnection, days: i64) -> Result<usize, ApiError> {
+    let cutoff = db::now() - Duration::days(days);
+    let ids: Vec<i32> = articles::table
+        .filter(articles::deleted_at.lt(cutoff))
+        .select(articles::id)
+        .load(conn)?;
+    for id in &ids {
+        db::in_transaction(conn, |conn| destroy(conn, *id))?;
+    }
+    Ok(ids.len())
+}
