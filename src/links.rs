@@ -378,17 +378,25 @@ pub struct CreateLink {
     /// Default `related`.
     pub relation: Option<Relation>,
     /// 0-based place in the list; the links from there on shift down. Default: the end.
-    pub position: Option<u32>,
+    #[schema(minimum = 0)]
+    pub position: Option<i32>,
     /// Also link the target back to this article (at the end of its list).
     #[serde(default)]
     pub reciprocal: bool,
 }
 
 /// Moves or inserts `target` at `position` (clamped) in `links`.
-fn place(links: &mut Vec<(i32, String)>, target: i32, relation: String, position: Option<u32>) {
+fn place(links: &mut Vec<(i32, String)>, target: i32, relation: String, position: Option<usize>) {
     links.retain(|(t, _)| *t != target);
-    let at = position.map_or(links.len(), |p| (p as usize).min(links.len()));
+    let at = position.map_or(links.len(), |p| p.min(links.len()));
     links.insert(at, (target, relation));
+}
+
+/// A requested place in a list: 0 or more (422 otherwise); past the end means the end.
+fn position(requested: Option<i32>) -> Result<Option<usize>, ApiError> {
+    requested
+        .map(|p| usize::try_from(p).map_err(|_| ApiError::invalid("position", "must be 0 or more")))
+        .transpose()
 }
 
 fn limit_links(links: &[(i32, String)]) -> Result<(), ApiError> {
@@ -438,7 +446,12 @@ pub async fn create_link(
             ));
         }
         let relation = body.relation.unwrap_or_default().as_str().to_owned();
-        place(&mut links, body.target_id, relation.clone(), body.position);
+        place(
+            &mut links,
+            body.target_id,
+            relation.clone(),
+            position(body.position)?,
+        );
         limit_links(&links)?;
         store(conn, id, &links)?;
         if body.reciprocal {
@@ -462,7 +475,8 @@ pub async fn create_link(
 pub struct UpdateLink {
     pub relation: Option<Relation>,
     /// The new 0-based place; the others shift.
-    pub position: Option<u32>,
+    #[schema(minimum = 0)]
+    pub position: Option<i32>,
 }
 
 /// Change a link
@@ -501,12 +515,8 @@ pub async fn update_link(
         let relation = body
             .relation
             .map_or_else(|| links[index].1.clone(), |r| r.as_str().to_owned());
-        place(
-            &mut links,
-            target,
-            relation,
-            Some(body.position.unwrap_or(index as u32)),
-        );
+        let at = position(body.position)?.unwrap_or(index);
+        place(&mut links, target, relation, Some(at));
         store(conn, id, &links)?;
         staff_list(conn, id)
     })
