@@ -88,16 +88,13 @@ impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let found = bearer_token(req).and_then(|token| Ok((state(req)?, token)));
+        fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let maybe = MaybeCaller::from_request(req, payload);
         Box::pin(async move {
-            match found? {
-                (state, Some(token)) => authenticate(state, token).await,
-                (_, None) => Err(ApiError::Unauthorized {
-                    detail: "this operation needs a bearer access token".into(),
-                    invalid_token: false,
-                }),
-            }
+            maybe.await?.0.ok_or_else(|| ApiError::Unauthorized {
+                detail: "this operation needs a bearer access token".into(),
+                invalid_token: false,
+            })
         })
     }
 }

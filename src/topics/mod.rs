@@ -184,7 +184,7 @@ pub async fn list_topics(
 /// By id or slug, with its count of published articles (descendants included).
 #[utoipa::path(
     tag = "topics",
-        params(TopicKey),
+    params(TopicKey),
     responses(
         (status = 200, description = "The topic", body = Topic),
         (status = 404, description = "No such topic", body = crate::error::Problem,
