@@ -134,6 +134,8 @@ pub struct Config {
     pub pool_size: u32,
     pub cors_origins: CorsOrigins,
     pub body_limit: usize,
+    /// `Cache-Control` of public reads.
+    pub cache_control: String,
 }
 
 /// Reads variables through `lookup`, so tests need not touch the process environment.
@@ -242,6 +244,15 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             // Last: in SQLite mode this may write a generated secret.
             secret: self.jwt_secret(&database)?,
         };
+        let cache_control = self
+            .get("NEWSROOM_CACHE_CONTROL")
+            .unwrap_or_else(|| "public, max-age=60, stale-while-revalidate=300".into());
+        if actix_web::http::header::HeaderValue::from_str(&cache_control).is_err() {
+            return Err(ConfigError::new(
+                "NEWSROOM_CACHE_CONTROL",
+                "is not a valid header value",
+            ));
+        }
         Ok(Config {
             database,
             bind,
@@ -249,6 +260,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             pool_size,
             cors_origins,
             body_limit,
+            cache_control,
         })
     }
 

@@ -10,6 +10,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod http_cache;
 pub mod links;
 pub mod openapi;
 pub mod pagination;

@@ -278,6 +278,7 @@ fn current(conn: &mut DbConnection, id: i32) -> Result<Vec<(i32, String)>, ApiEr
 
 /// Stores `links` as the article's whole ordered list.
 fn store(conn: &mut DbConnection, id: i32, links: &[(i32, String)]) -> Result<(), ApiError> {
+    db::touch(conn)?;
     let before: HashMap<i32, String> = current(conn, id)?.into_iter().collect();
     let keep: HashSet<i32> = links.iter().map(|(t, _)| *t).collect();
     diesel::delete(

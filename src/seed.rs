@@ -272,6 +272,7 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
                 }
             }
         }
+        db::touch(conn)?;
         Ok(format!(
             "seeded {} topics, {} articles and {links} related links\n\
              editor: {EDITOR_EMAIL} password: {editor_password}\n\

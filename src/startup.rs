@@ -20,7 +20,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::{Config, CorsOrigins};
 use crate::db::{self, Pool};
 use crate::error::ApiError;
-use crate::{articles, auth, authors, extract, health, links, openapi, topics, users};
+use crate::{articles, auth, authors, extract, health, http_cache, links, openapi, topics, users};
 
 /// What every handler may reach.
 pub struct AppState {
@@ -247,6 +247,7 @@ impl Application {
         let doc = openapi_document();
         let table = web::Data::new(RouteTable::new(&doc));
         let body_limit = config.body_limit;
+        let cache = web::Data::new(http_cache::PublicCache::new(&config.cache_control));
         let cors_origins = config.cors_origins.clone();
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -255,6 +256,7 @@ impl Application {
                 .configure(routes)
                 .split_for_parts();
             app.app_data(state.clone())
+                .app_data(cache.clone())
                 .app_data(table.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(extract::query_config())
@@ -262,6 +264,7 @@ impl Application {
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", doc.clone()))
                 .route("/docs", web::to(docs_redirect))
                 .default_service(web::to(fallback))
+                .wrap(middleware::from_fn(http_cache::public_cache))
                 .wrap(Compress::default())
                 .wrap(Condition::new(
                     cors_origins != CorsOrigins::None,

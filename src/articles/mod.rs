@@ -447,7 +447,12 @@ pub async fn get_article(
     Ok(match found {
         // Staff reads carry the version as ETag, for If-Match on their next write.
         Found::Article(article) if signed_in => with_etag(HttpResponse::Ok(), &article),
-        Found::Article(article) => HttpResponse::Ok().json(article),
+        Found::Article(article) => {
+            let modified = std::time::SystemTime::from(article.summary.updated_at);
+            HttpResponse::Ok()
+                .insert_header(header::LastModified(modified.into()))
+                .json(article)
+        }
         Found::MovedTo(slug) => HttpResponse::MovedPermanently()
             .insert_header((header::LOCATION, format!("/api/v1/articles/{slug}")))
             .finish(),

@@ -412,11 +412,13 @@ pub fn trash(conn: &mut DbConnection, row: &ArticleRow) -> Result<(), ApiError> 
     diesel::update(articles::table.find(row.id))
         .set(articles::deleted_at.eq(Some(db::now())))
         .execute(conn)?;
-    set_feed_time(conn, row.id, None)
+    set_feed_time(conn, row.id, None)?;
+    db::touch(conn)
 }
 
 /// Removes an article for good, with its links, revisions and search document.
 pub fn destroy(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
+    db::touch(conn)?;
     search::remove(conn, id)?;
     diesel::delete(articles::table.find(id)).execute(conn)?;
     Ok(())
@@ -458,6 +460,7 @@ pub async fn restore_article(
             .then_some(row.published_at)
             .flatten();
         set_feed_time(conn, row.id, feed_at)?;
+        db::touch(conn)?;
         let row = ArticleRow::find(conn, &Key::Id(row.id))?
             .ok_or_else(|| ApiError::not_found("article"))?;
         load(conn, row)

@@ -541,6 +541,7 @@ fn save(
             ))
             .execute(conn)?;
     }
+    db::touch(conn)?;
     search::index(
         conn,
         &search::Document {

@@ -88,7 +88,7 @@ impl FromRequest for Caller {
     type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
-        fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let maybe = MaybeCaller::from_request(req, payload);
         Box::pin(async move {
             maybe.await?.0.ok_or_else(|| ApiError::Unauthorized {

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -172,6 +173,33 @@ where
             result => return result,
         }
     }
+}
+
+/// Marks a change to what the public reads: cached public responses go stale.
+pub fn touch(conn: &mut DbConnection) -> Result<(), ApiError> {
+    use schema::site_state;
+    diesel::update(site_state::table.find(1))
+        .set(site_state::generation.eq(site_state::generation + 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What public responses depend on: the write generation, and the latest publication time
+/// that has come (a scheduled article going live changes feeds with no write).
+pub type PublicState = (i64, Option<NaiveDateTime>);
+
+pub fn public_state(conn: &mut DbConnection) -> Result<PublicState, ApiError> {
+    use schema::{articles, site_state};
+    let generation: i64 = site_state::table
+        .find(1)
+        .select(site_state::generation)
+        .first(conn)?;
+    let latest: Option<NaiveDateTime> = articles::table
+        .filter(articles::status.eq("published"))
+        .filter(articles::published_at.le(now()))
+        .select(diesel::dsl::max(articles::published_at))
+        .first(conn)?;
+    Ok((generation, latest))
 }
 
 /// The current time as stored: UTC, microsecond precision (what PostgreSQL keeps).

@@ -110,6 +110,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    site_state (id) {
+        id -> Int4,
+        generation -> Int8,
+    }
+}
+
+diesel::table! {
     topics (id) {
         id -> Int4,
         slug -> Text,
@@ -158,6 +165,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     login_failures,
     refresh_tokens,
     related_links,
+    site_state,
     topics,
     users,
 );

@@ -383,6 +383,7 @@ fn insert_topic(conn: &mut DbConnection, changes: &TopicChanges) -> Result<Topic
         .get_result(conn)?;
     let row = TopicRow::find(conn, &Key::Id(id))?
         .ok_or_else(|| ApiError::internal("inserted topic vanished"))?;
+    db::touch(conn)?;
     Ok(Topic::new(row, 0))
 }
 
@@ -461,6 +462,7 @@ pub async fn update_topic(
         if changes.parent_id.is_some_and(|p| p != current.parent_id) {
             tree::refresh_subtree(conn, id)?;
         }
+        db::touch(conn)?;
         let row =
             TopicRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("topic"))?;
         Ok(with_counts(conn, vec![row], false)?.pop())
@@ -508,10 +510,8 @@ pub async fn delete_topic(
                 "the topic has {children} child topic(s); move or delete them first"
             )));
         }
-        match diesel::delete(topics::table.find(id)).execute(conn)? {
-            0 => Err(ApiError::not_found("topic")),
-            _ => Ok(()),
-        }
+        diesel::delete(topics::table.find(id)).execute(conn)?;
+        db::touch(conn)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -426,6 +426,8 @@ fn apply_changes(conn: &mut DbConnection, id: i32, changes: Changes) -> Result<U
                 users::updated_at.eq(db::now()),
             ))
             .execute(conn)?;
+        // Names and bios show on bylines.
+        db::touch(conn)?;
         if hash.is_some() || (changes.active == Some(false) && current.active) {
             end_sessions(conn, id)?;
         }

@@ -182,6 +182,7 @@ pub fn test_config(url: DatabaseUrl) -> Config {
         pool_size: 4,
         cors_origins: CorsOrigins::None,
         body_limit: 1 << 20,
+        cache_control: "public, max-age=60, stale-while-revalidate=300".into(),
     }
 }
 

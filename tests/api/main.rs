@@ -30,6 +30,7 @@ mod auth;
 mod authors;
 mod cli;
 mod concurrency;
+mod delivery;
 mod demo;
 mod errors;
 mod feed;

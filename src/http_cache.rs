@@ -1,0 +1,192 @@
+//! HTTP caching of public reads. Every anonymous `GET` under `/api/v1` gets a strong `ETag` (a
+//! hash of the exact body, so it changes when and only when the representation does),
+//! `Cache-Control` for shared caches and `Vary`; `If-None-Match` and `If-Modified-Since` get
+//! 304. Bodies are kept in memory keyed by URL and answered again while nothing public has
+//! changed (`db::public_state`: the write generation and the latest publication time that has
+//! come), so a repeated read or a 304 costs two index lookups, not the page's queries and
+//! serialisation. Reads with a token, and writes, are `private, no-store`.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::SystemTime;
+
+use actix_web::body::{to_bytes, BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderMap, HeaderValue, HttpDate};
+use actix_web::http::{Method, StatusCode};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use sha2::{Digest, Sha256};
+
+use crate::db::{self, PublicState};
+use crate::startup::AppState;
+
+/// The most bytes of bodies kept; past it the cache starts afresh.
+const MAX_CACHED_BYTES: usize = 32 << 20;
+/// Bodies larger than this are answered but not kept.
+const MAX_ENTRY_BYTES: usize = 1 << 20;
+
+pub const PRIVATE: &str = "private, no-store";
+
+struct Entry {
+    state: PublicState,
+    etag: String,
+    headers: HeaderMap,
+    body: web::Bytes,
+}
+
+/// The in-memory store of public responses, shared by the workers.
+pub struct PublicCache {
+    cache_control: HeaderValue,
+    entries: Mutex<(HashMap<String, Entry>, usize)>,
+}
+
+impl PublicCache {
+    pub fn new(cache_control: &str) -> Self {
+        Self {
+            cache_control: HeaderValue::from_str(cache_control)
+                .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=60")),
+            entries: Mutex::new((HashMap::new(), 0)),
+        }
+    }
+
+    fn get(&self, key: &str, state: &PublicState) -> Option<(String, HeaderMap, web::Bytes)> {
+        let entries = self.entries.lock().ok()?;
+        entries
+            .0
+            .get(key)
+            .filter(|e| &e.state == state)
+            .map(|e| (e.etag.clone(), e.headers.clone(), e.body.clone()))
+    }
+
+    fn put(&self, key: String, entry: Entry) {
+        if entry.body.len() > MAX_ENTRY_BYTES {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.1 + entry.body.len() > MAX_CACHED_BYTES {
+                entries.0.clear();
+                entries.1 = 0;
+            }
+            entries.1 += entry.body.len();
+            if let Some(old) = entries.0.insert(key, entry) {
+                entries.1 = entries.1.saturating_sub(old.body.len());
+            }
+        }
+    }
+}
+
+fn strong_etag(body: &[u8]) -> String {
+    let digest = Sha256::digest(body);
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
+}
+
+/// Whether the request's validators say the client has this representation.
+fn not_modified(req: &ServiceRequest, etag: &str, headers: &HeaderMap) -> bool {
+    if let Some(tags) = req.headers().get(header::IF_NONE_MATCH) {
+        // Weak comparison, as RFC 9110 asks for If-None-Match.
+        return tags.to_str().unwrap_or("").split(',').any(|tag| {
+            let tag = tag.trim();
+            tag == "*" || tag.trim_start_matches("W/") == etag
+        });
+    }
+    let since = req
+        .headers()
+        .get(header::IF_MODIFIED_SINCE)
+        .and_then(|v| v.to_str().ok()?.parse::<HttpDate>().ok());
+    let modified = headers
+        .get(header::LAST_MODIFIED)
+        .and_then(|v| v.to_str().ok()?.parse::<HttpDate>().ok());
+    match (since, modified) {
+        (Some(since), Some(modified)) => SystemTime::from(modified) <= SystemTime::from(since),
+        _ => false,
+    }
+}
+
+fn respond(
+    req: ServiceRequest,
+    etag: &str,
+    headers: &HeaderMap,
+    body: web::Bytes,
+) -> ServiceResponse<BoxBody> {
+    let fresh = not_modified(&req, etag, headers);
+    let mut builder = HttpResponse::build(if fresh {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    });
+    for (name, value) in headers {
+        builder.append_header((name.clone(), value.clone()));
+    }
+    let response = if fresh {
+        builder.finish()
+    } else {
+        builder.body(body)
+    };
+    req.into_response(response)
+}
+
+fn is_public_read(req: &ServiceRequest) -> bool {
+    req.method() == Method::GET
+        && req.path().starts_with("/api/v1/")
+        && !req.headers().contains_key(header::AUTHORIZATION)
+}
+
+/// The middleware.
+pub async fn public_cache(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let app = req.app_data::<web::Data<AppState>>().cloned();
+    let cache = req.app_data::<web::Data<PublicCache>>().cloned();
+    let (Some(app), Some(cache), true) = (app, cache, is_public_read(&req)) else {
+        let mut res = next.call(req).await?.map_into_boxed_body();
+        if res.request().path().starts_with("/api/v1/")
+            && !res.headers().contains_key(header::CACHE_CONTROL)
+        {
+            res.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static(PRIVATE));
+        }
+        return Ok(res);
+    };
+    let key = req.uri().to_string();
+    // Without the state (the database is down) the request goes through uncached.
+    let state = db::run(&app.pool, db::public_state).await.ok();
+    if let Some((etag, headers, body)) = state.as_ref().and_then(|s| cache.get(&key, s)) {
+        return Ok(respond(req, &etag, &headers, body));
+    }
+    let res = next.call(req).await?;
+    if res.status() != StatusCode::OK {
+        return Ok(res.map_into_boxed_body());
+    }
+    let (http_req, response) = res.into_parts();
+    let (head, body) = response.into_parts();
+    let body = to_bytes(body)
+        .await
+        .map_err(|_| actix_web::error::ErrorInternalServerError("unreadable response body"))?;
+    let etag = strong_etag(&body);
+    let mut headers = head.headers().clone();
+    headers.insert(header::CACHE_CONTROL, cache.cache_control.clone());
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept-Encoding, Authorization"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    headers.remove(crate::startup::REQUEST_ID);
+    if let Some(state) = state {
+        cache.put(
+            key,
+            Entry {
+                state,
+                etag: etag.clone(),
+                headers: headers.clone(),
+                body: body.clone(),
+            },
+        );
+    }
+    let req = ServiceRequest::from_request(http_req);
+    Ok(respond(req, &etag, &headers, body))
+}
