@@ -136,6 +136,8 @@ pub struct Config {
     pub body_limit: usize,
     /// `Cache-Control` of public reads.
     pub cache_control: String,
+    /// The site's public base URL (no trailing slash), for links in feeds.
+    pub public_url: String,
 }
 
 /// Reads variables through `lookup`, so tests need not touch the process environment.
@@ -253,6 +255,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 "is not a valid header value",
             ));
         }
+        let public_url = self
+            .get("NEWSROOM_PUBLIC_URL")
+            .unwrap_or_else(|| "http://localhost:8080".into())
+            .trim()
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::new(
+                "NEWSROOM_PUBLIC_URL",
+                format!("`{public_url}` is not an http(s) URL"),
+            ));
+        }
         Ok(Config {
             database,
             bind,
@@ -261,6 +275,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             cors_origins,
             body_limit,
             cache_control,
+            public_url,
         })
     }
 

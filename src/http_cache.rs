@@ -1,4 +1,5 @@
-//! HTTP caching of public reads. Every anonymous `GET` under `/api/v1` gets a strong `ETag` (a
+//! HTTP caching of public reads. Every anonymous `GET` under `/api/v1` and `/feeds` gets a
+//! strong `ETag` (a
 //! hash of the exact body, so it changes when and only when the representation does),
 //! `Cache-Control` for shared caches and `Vary`; `If-None-Match` and `If-Modified-Since` get
 //! 304. Bodies are kept in memory keyed by URL and answered again while nothing public has
@@ -129,7 +130,7 @@ fn respond(
 
 fn is_public_read(req: &ServiceRequest) -> bool {
     req.method() == Method::GET
-        && req.path().starts_with("/api/v1/")
+        && (req.path().starts_with("/api/v1/") || req.path().starts_with("/feeds/"))
         && !req.headers().contains_key(header::AUTHORIZATION)
 }
 

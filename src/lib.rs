@@ -16,5 +16,6 @@ pub mod openapi;
 pub mod pagination;
 pub mod seed;
 pub mod startup;
+pub mod syndication;
 pub mod topics;
 pub mod users;

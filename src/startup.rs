@@ -20,52 +20,61 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::{Config, CorsOrigins};
 use crate::db::{self, Pool};
 use crate::error::ApiError;
-use crate::{articles, auth, authors, extract, health, http_cache, links, openapi, topics, users};
+use crate::{
+    articles, auth, authors, extract, health, http_cache, links, openapi, syndication, topics,
+    users,
+};
 
 /// What every handler may reach.
 pub struct AppState {
     pub pool: Pool,
     pub tokens: TokenKeys,
+    /// The site's public base URL, for links in feeds.
+    pub public_url: String,
 }
 
 /// Every API route. Registered with `service` through utoipa-actix-web, so each one is in the
 /// OpenAPI document.
 fn routes(cfg: &mut ServiceConfig) {
-    cfg.service(health::live).service(health::ready).service(
-        scope::scope("/api/v1")
-            .service(auth::handlers::login)
-            .service(auth::handlers::refresh)
-            .service(auth::handlers::logout)
-            .service(auth::handlers::me)
-            // `/users/me` before `/users/{id}`.
-            .service(users::update_me)
-            .service(users::list_users)
-            .service(users::create_user)
-            .service(users::get_user)
-            .service(users::update_user)
-            .service(users::delete_user)
-            .service(authors::list_authors)
-            .service(authors::get_author)
-            .service(topics::list_topics)
-            .service(topics::create_topic)
-            .service(topics::get_topic)
-            .service(topics::update_topic)
-            .service(topics::delete_topic)
-            .service(articles::feed::list_articles)
-            .service(articles::write::create_article)
-            .service(articles::get_article)
-            .service(articles::write::update_article)
-            .service(articles::delete_article)
-            .service(articles::safety::restore_article)
-            .service(articles::safety::list_revisions)
-            .service(articles::safety::get_revision)
-            .service(articles::safety::restore_revision)
-            .service(links::list_related)
-            .service(links::create_link)
-            .service(links::replace_links)
-            .service(links::update_link)
-            .service(links::delete_link),
-    );
+    cfg.service(health::live)
+        .service(health::ready)
+        .service(syndication::topic_feed)
+        .service(syndication::site_feed)
+        .service(
+            scope::scope("/api/v1")
+                .service(auth::handlers::login)
+                .service(auth::handlers::refresh)
+                .service(auth::handlers::logout)
+                .service(auth::handlers::me)
+                // `/users/me` before `/users/{id}`.
+                .service(users::update_me)
+                .service(users::list_users)
+                .service(users::create_user)
+                .service(users::get_user)
+                .service(users::update_user)
+                .service(users::delete_user)
+                .service(authors::list_authors)
+                .service(authors::get_author)
+                .service(topics::list_topics)
+                .service(topics::create_topic)
+                .service(topics::get_topic)
+                .service(topics::update_topic)
+                .service(topics::delete_topic)
+                .service(articles::feed::list_articles)
+                .service(articles::write::create_article)
+                .service(articles::get_article)
+                .service(articles::write::update_article)
+                .service(articles::delete_article)
+                .service(articles::safety::restore_article)
+                .service(articles::safety::list_revisions)
+                .service(articles::safety::get_revision)
+                .service(articles::safety::restore_revision)
+                .service(links::list_related)
+                .service(links::create_link)
+                .service(links::replace_links)
+                .service(links::update_link)
+                .service(links::delete_link),
+        );
 }
 
 /// The OpenAPI document the code defines (what `newsroom openapi` prints and `/openapi.json`
@@ -243,6 +252,7 @@ impl Application {
         let state = web::Data::new(AppState {
             pool,
             tokens: TokenKeys::new(&config.jwt)?,
+            public_url: config.public_url.clone(),
         });
         let doc = openapi_document();
         let table = web::Data::new(RouteTable::new(&doc));

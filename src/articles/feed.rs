@@ -458,6 +458,30 @@ fn page(
         .collect())
 }
 
+/// The latest `limit` public articles, newest first, under `topic` (descendants included) when
+/// given: what syndication feeds carry.
+pub fn latest(
+    conn: &mut DbConnection,
+    topic: Option<Key>,
+    limit: i64,
+) -> Result<Vec<ArticleSummary>, ApiError> {
+    let listing = Listing {
+        visibility: Visibility::Public,
+        topic,
+        author: None,
+        language: None,
+        after: None,
+        before: None,
+        q: None,
+        sort: Sort::NewestFirst,
+        limit,
+        cursor: None,
+        own: None,
+    };
+    let (rows, _) = pagination::split_page(page(conn, &listing)?, limit);
+    summaries(conn, rows.into_iter().map(|(row, _)| row).collect())
+}
+
 /// List articles
 ///
 /// The public feed: published articles whose `published_at` has come, newest first, with

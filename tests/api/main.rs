@@ -34,6 +34,7 @@ mod delivery;
 mod demo;
 mod errors;
 mod feed;
+mod feeds;
 mod health;
 mod helpers;
 mod links;
