@@ -16,6 +16,7 @@ pub mod openapi;
 pub mod pagination;
 pub mod seed;
 pub mod startup;
+pub mod sync;
 pub mod syndication;
 pub mod topics;
 pub mod users;

@@ -21,8 +21,8 @@ use crate::config::{Config, CorsOrigins};
 use crate::db::{self, Pool};
 use crate::error::ApiError;
 use crate::{
-    articles, auth, authors, extract, health, http_cache, links, openapi, syndication, topics,
-    users,
+    articles, auth, authors, extract, health, http_cache, links, openapi, sync, syndication,
+    topics, users,
 };
 
 /// What every handler may reach.
@@ -61,6 +61,7 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(topics::update_topic)
                 .service(topics::delete_topic)
                 .service(articles::feed::list_articles)
+                .service(sync::sync_articles)
                 .service(articles::write::create_article)
                 .service(articles::get_article)
                 .service(articles::write::update_article)

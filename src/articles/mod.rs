@@ -284,6 +284,18 @@ pub fn summaries(
         .collect())
 }
 
+/// Records a change to articles `ids` as the public may see it: a new site generation (cached
+/// public responses go stale) stamped on them for delta sync.
+pub fn mark_changed(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiError> {
+    let generation = db::touch(conn)?;
+    if !ids.is_empty() {
+        diesel::update(articles::table.filter(articles::id.eq_any(ids)))
+            .set(articles::sync_seq.eq(generation))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 /// A response carrying `article` with its `ETag` (the version).
 pub fn with_etag(mut builder: actix_web::HttpResponseBuilder, article: &Article) -> HttpResponse {
     builder

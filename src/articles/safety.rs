@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::write::{self, Draft};
 use super::{load, search, set_feed_time, ArticleKey, ArticleRow, Byline, Status};
 use crate::auth::Caller;
-use crate::db::schema::{article_revisions, articles, users};
+use crate::db::schema::{article_revisions, article_tombstones, articles, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{Key, Role};
 use crate::error::ApiError;
@@ -413,12 +413,18 @@ pub fn trash(conn: &mut DbConnection, row: &ArticleRow) -> Result<(), ApiError> 
         .set(articles::deleted_at.eq(Some(db::now())))
         .execute(conn)?;
     set_feed_time(conn, row.id, None)?;
-    db::touch(conn)
+    super::mark_changed(conn, &[row.id])
 }
 
 /// Removes an article for good, with its links, revisions and search document.
 pub fn destroy(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
-    db::touch(conn)?;
+    let generation = db::touch(conn)?;
+    diesel::insert_into(article_tombstones::table)
+        .values((
+            article_tombstones::article_id.eq(id),
+            article_tombstones::sync_seq.eq(generation),
+        ))
+        .execute(conn)?;
     search::remove(conn, id)?;
     diesel::delete(articles::table.find(id)).execute(conn)?;
     Ok(())
@@ -460,7 +466,7 @@ pub async fn restore_article(
             .then_some(row.published_at)
             .flatten();
         set_feed_time(conn, row.id, feed_at)?;
-        db::touch(conn)?;
+        super::mark_changed(conn, &[row.id])?;
         let row = ArticleRow::find(conn, &Key::Id(row.id))?
             .ok_or_else(|| ApiError::not_found("article"))?;
         load(conn, row)

@@ -496,6 +496,9 @@ fn save(
         articles::word_count.eq(words),
         articles::reading_time_minutes.eq(reading),
         articles::updated_at.eq(now),
+        // Delta sync stamps it again when its time comes.
+        articles::pending_live
+            .eq(stored_status == "published" && draft.published_at.is_some_and(|at| at > now)),
     );
     let id = match existing {
         Some(row) => {
@@ -541,7 +544,7 @@ fn save(
             ))
             .execute(conn)?;
     }
-    db::touch(conn)?;
+    super::mark_changed(conn, &[id])?;
     search::index(
         conn,
         &search::Document {

@@ -175,13 +175,15 @@ where
     }
 }
 
-/// Marks a change to what the public reads: cached public responses go stale.
-pub fn touch(conn: &mut DbConnection) -> Result<(), ApiError> {
+/// Marks a change to what the public reads: cached public responses go stale. Returns the
+/// new generation. Its row stays locked until the transaction ends, so generations follow the
+/// order of commits.
+pub fn touch(conn: &mut DbConnection) -> Result<i64, ApiError> {
     use schema::site_state;
-    diesel::update(site_state::table.find(1))
+    Ok(diesel::update(site_state::table.find(1))
         .set(site_state::generation.eq(site_state::generation + 1))
-        .execute(conn)?;
-    Ok(())
+        .returning(site_state::generation)
+        .get_result(conn)?)
 }
 
 /// What public responses depend on: the write generation, and the latest publication time

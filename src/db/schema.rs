@@ -38,6 +38,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_tombstones (article_id) {
+        article_id -> Int4,
+        sync_seq -> Int8,
+    }
+}
+
+diesel::table! {
     article_topics (article_id, topic_id) {
         article_id -> Int4,
         topic_id -> Int4,
@@ -74,6 +81,8 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        sync_seq -> Int8,
+        pending_live -> Bool,
     }
 }
 
@@ -160,6 +169,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_authors,
     article_revisions,
     article_slugs,
+    article_tombstones,
     article_topics,
     articles,
     login_failures,

@@ -12,6 +12,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::articles;
 use crate::auth::Caller;
 use crate::db::schema::{article_topics, topics};
 use crate::db::{self, DbConnection};
@@ -462,7 +463,8 @@ pub async fn update_topic(
         if changes.parent_id.is_some_and(|p| p != current.parent_id) {
             tree::refresh_subtree(conn, id)?;
         }
-        db::touch(conn)?;
+        let filed = tree::articles_under(conn, id)?;
+        articles::mark_changed(conn, &filed)?;
         let row =
             TopicRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("topic"))?;
         Ok(with_counts(conn, vec![row], false)?.pop())
@@ -510,8 +512,10 @@ pub async fn delete_topic(
                 "the topic has {children} child topic(s); move or delete them first"
             )));
         }
+        let filed = tree::articles_under(conn, id)?;
+        articles::mark_changed(conn, &filed)?;
         diesel::delete(topics::table.find(id)).execute(conn)?;
-        db::touch(conn)
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

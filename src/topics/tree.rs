@@ -68,6 +68,14 @@ pub fn set_article_topics(
     Ok(())
 }
 
+/// The articles filed under `topic_id` or its descendants.
+pub fn articles_under(conn: &mut DbConnection, topic_id: i32) -> Result<Vec<i32>, ApiError> {
+    Ok(article_topics::table
+        .filter(article_topics::topic_id.eq(topic_id))
+        .select(article_topics::article_id)
+        .load(conn)?)
+}
+
 /// After `topic_id` moved in the tree: re-files every article under it or its descendants.
 pub fn refresh_subtree(conn: &mut DbConnection, topic_id: i32) -> Result<(), ApiError> {
     let parents = parents(conn)?;

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{password, Caller};
-use crate::db::schema::{refresh_tokens, users};
+use crate::db::schema::{article_authors, refresh_tokens, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, Email, Errors, Password, Role, Slug};
 use crate::error::ApiError;
@@ -426,8 +426,12 @@ fn apply_changes(conn: &mut DbConnection, id: i32, changes: Changes) -> Result<U
                 users::updated_at.eq(db::now()),
             ))
             .execute(conn)?;
-        // Names and bios show on bylines.
-        db::touch(conn)?;
+        // Names and slugs show on bylines.
+        let bylines: Vec<i32> = article_authors::table
+            .filter(article_authors::user_id.eq(id))
+            .select(article_authors::article_id)
+            .load(conn)?;
+        crate::articles::mark_changed(conn, &bylines)?;
         if hash.is_some() || (changes.active == Some(false) && current.active) {
             end_sessions(conn, id)?;
         }

@@ -42,5 +42,6 @@ mod openapi;
 mod permissions;
 mod plans;
 mod safety;
+mod sync;
 mod topics;
 mod users;
