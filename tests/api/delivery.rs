@@ -146,8 +146,7 @@ async fn responses_are_compressed(backend: Backend) {
     .await;
     for (path, encodings) in [
         ("/api/v1/articles?limit=5", ["br", "gzip"]),
-        ("/openapi.json", ["br", "gzip"]),
-    ] {
+        ("/openapi.json", ["br", "gzip"]), ("/feeds/rss.xml", ["br", "gzip"])] {
         for encoding in encodings {
             let response = get_with(&app, path, "Accept-Encoding", encoding).await;
             assert_eq!(response.status(), 200);
@@ -180,8 +179,9 @@ async fn cors_allows_the_configured_origins(backend: Backend) {
     for name in ["authorization", "if-match"] {
         assert!(allowed.contains(name), "{allowed}");
     }
-    let read = get_with(&app, "/api/v1/articles", "Origin", origin).await;
+        let read = get_with(&app, "/api/v1/articles", "Origin", origin).await;
     assert_eq!(header(&read, "access-control-allow-origin"), origin);
+    assert!(header(&read, "vary").contains("Origin"));
     assert!(header(&read, "access-control-expose-headers")
         .to_lowercase()
         .contains("etag"));
