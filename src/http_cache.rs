@@ -89,7 +89,7 @@ fn not_modified(req: &ServiceRequest, etag: &str, headers: &HeaderMap) -> bool {
         // Weak comparison, as RFC 9110 asks for If-None-Match.
         return tags.to_str().unwrap_or("").split(',').any(|tag| {
             let tag = tag.trim();
-            tag == "*" || tag.trim_start_matches("W/") == etag
+            tag == "*" || base_tag(tag.trim_start_matches("W/")) == etag
         });
     }
     let since = req
@@ -103,6 +103,69 @@ fn not_modified(req: &ServiceRequest, etag: &str, headers: &HeaderMap) -> bool {
         (Some(since), Some(modified)) => SystemTime::from(modified) <= SystemTime::from(since),
         _ => false,
     }
+}
+
+/// Content codings that get their own entity tag (`"abc-gzip"`), as RFC 9110 asks of strong
+/// validators: a compressed representation is another representation.
+const CODINGS: [&str; 2] = ["br", "gzip"];
+
+/// An entity tag without its content-coding suffix.
+fn base_tag(tag: &str) -> String {
+    CODINGS
+        .iter()
+        .find_map(|c| tag.strip_suffix(&format!("-{c}\"")))
+        .map_or_else(|| tag.to_owned(), |base| format!("{base}\""))
+}
+
+/// Outside compression: gives a compressed public response the tag of its coding, and a 304
+/// the tag the client holds.
+pub async fn etag_per_coding(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let held: Vec<String> = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(',')
+                .map(|t| t.trim().trim_start_matches("W/").to_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut res = next.call(req).await?;
+    let public = res
+        .headers()
+        .get(header::CACHE_CONTROL)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("public"));
+    let etag = res
+        .headers()
+        .get(header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (Some(etag), true) = (etag, public) else {
+        return Ok(res);
+    };
+    let coding = res
+        .headers()
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .filter(|c| CODINGS.contains(c))
+        .map(str::to_owned);
+    let tagged = match coding {
+        Some(coding) => etag
+            .strip_suffix('"')
+            .map(|base| format!("{base}-{coding}\"")),
+        None if res.status() == StatusCode::NOT_MODIFIED => held
+            .into_iter()
+            .find(|tag| *tag != etag && base_tag(tag) == etag),
+        None => None,
+    };
+    if let Some(value) = tagged.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        res.headers_mut().insert(header::ETAG, value);
+    }
+    Ok(res)
 }
 
 fn respond(

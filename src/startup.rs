@@ -277,6 +277,7 @@ impl Application {
                 .default_service(web::to(fallback))
                 .wrap(middleware::from_fn(http_cache::public_cache))
                 .wrap(Compress::default())
+                .wrap(middleware::from_fn(http_cache::etag_per_coding))
                 .wrap(Condition::new(
                     cors_origins != CorsOrigins::None,
                     cors(&cors_origins),

@@ -54,7 +54,9 @@ async fn the_permission_matrix_holds(backend: Backend) {
     let published = app
         .published(&editor.token, "Published by the desk", json!({}))
         .await;
-    let published = format!("/api/v1/articles/{}", published["id"]);
+    let published_id = published["id"].as_i64().unwrap();
+    let published = format!("/api/v1/articles/{published_id}");
+    let others_id: i64 = others.rsplit('/').next().unwrap().parse().unwrap();
     let own_deletes = drafts(&app, &author, 4).await;
     let mut topic_deletes = Vec::new();
     for i in 0..4 {
@@ -150,6 +152,49 @@ async fn the_permission_matrix_holds(backend: Backend) {
             body: None,
             expected: [401, 204, 204, 204],
         },
+        row(
+            Method::POST,
+            &format!("{own}/revisions/1/restore"),
+            None,
+            [401, 200, 200, 200],
+        ),
+        // Related links: editors and admins on any article, authors on their own.
+        row(
+            Method::PUT,
+            &format!("{own}/related"),
+            Some(json!([{"target_id": published_id}])),
+            [401, 200, 200, 200],
+        ),
+        row(
+            Method::PUT,
+            &format!("{others}/related"),
+            Some(json!([])),
+            [401, 404, 200, 200],
+        ),
+        row(
+            Method::PUT,
+            &format!("{published}/related"),
+            Some(json!([])),
+            [401, 403, 200, 200],
+        ),
+        row(
+            Method::POST,
+            &format!("{published}/related"),
+            Some(json!({"target_id": others_id})),
+            [401, 403, 201, 409],
+        ),
+        row(
+            Method::PATCH,
+            &format!("{own}/related/{published_id}"),
+            Some(json!({"position": 0})),
+            [401, 200, 200, 200],
+        ),
+        row(
+            Method::DELETE,
+            &format!("{published}/related/{others_id}"),
+            None,
+            [401, 403, 204, 404],
+        ),
         row(Method::DELETE, &published, None, [401, 403, 204, 204]),
         row(
             Method::POST,
