@@ -195,7 +195,7 @@ async fn scheduled_articles_appear_at_their_time(backend: Backend) {
         ["published_at"]
     );
 
-    let at = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(3000);
     let scheduled = app
         .create("/api/v1/articles", &editor.token, json!({"title": "Treaty enters into force", "body": "<p>Today.</p>", "status": "scheduled", "published_at": at.to_rfc3339()}))
         .await;
@@ -211,7 +211,7 @@ async fn scheduled_articles_appear_at_their_time(backend: Backend) {
         .await;
     assert_eq!(staff, [scheduled["id"].as_i64().unwrap()]);
 
-    tokio::time::sleep(std::time::Duration::from_millis(1700)).await;
+    crate::helpers::sleep_past(at).await;
     let public: Value = app.get(&path, None).await.json().await.unwrap();
     assert_eq!(public["status"], "published");
     assert_eq!(

@@ -115,7 +115,7 @@ async fn a_scheduled_article_going_live_changes_the_feed(backend: Backend) {
     let app = spawn_app(backend).await;
     let editor = app.user(Role::Editor).await;
     app.published(&editor.token, "Already out", json!({})).await;
-    let at = chrono::Utc::now() + chrono::Duration::milliseconds(1200);
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(3000);
     app.create(
         "/api/v1/articles",
         &editor.token,
@@ -124,7 +124,7 @@ async fn a_scheduled_article_going_live_changes_the_feed(backend: Backend) {
     .await;
     let before = app.get("/api/v1/articles", None).await;
     let etag = header(&before, "etag");
-    tokio::time::sleep(std::time::Duration::from_millis(1400)).await;
+    crate::helpers::sleep_past(at).await;
     let after = get_with(&app, "/api/v1/articles", "If-None-Match", &etag).await;
     assert_eq!(
         after.status(),

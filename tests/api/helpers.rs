@@ -417,3 +417,11 @@ pub fn ids(page: &Value) -> Vec<i64> {
         .map(|a| a["id"].as_i64().unwrap())
         .collect()
 }
+
+/// Sleeps until a little after `at`.
+pub async fn sleep_past(at: chrono::DateTime<chrono::Utc>) {
+    let wait = (at - chrono::Utc::now() + chrono::Duration::milliseconds(300))
+        .to_std()
+        .unwrap_or_default();
+    tokio::time::sleep(wait).await;
+}

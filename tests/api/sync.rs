@@ -123,7 +123,7 @@ async fn sync_converges_to_the_public_set(backend: Backend) {
         .assert_matches(&app, "restoring and deleting for good")
         .await;
 
-    let at = chrono::Utc::now() + chrono::Duration::milliseconds(1200);
+    let at = chrono::Utc::now() + chrono::Duration::milliseconds(3000);
     let scheduled = app
         .create("/api/v1/articles", &editor.token, json!({"title": "At noon", "body": "x", "status": "scheduled", "published_at": at.to_rfc3339()}))
         .await;
@@ -131,7 +131,7 @@ async fn sync_converges_to_the_public_set(backend: Backend) {
     assert!(!client
         .articles
         .contains_key(&scheduled["id"].as_i64().unwrap()));
-    tokio::time::sleep(std::time::Duration::from_millis(1400)).await;
+    crate::helpers::sleep_past(at).await;
     client.sync(&app).await;
     assert!(
         client
