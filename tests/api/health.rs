@@ -1,5 +1,5 @@
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 
 use crate::helpers::{spawn_app, Backend};
 
@@ -66,6 +66,18 @@ async fn postgres_readiness_follows_the_database() {
              SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
         ))
         .unwrap();
+    // pg_terminate_backend only signals: wait until the server's connections are really gone.
+    for _ in 0..50 {
+        let left: i64 = diesel::select(diesel::dsl::sql::<diesel::sql_types::BigInt>(&format!(
+            "COUNT(*) FROM pg_stat_activity WHERE datname = '{name}'"
+        )))
+        .get_result(&mut admin)
+        .unwrap();
+        if left == 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let down = app.get("/health/ready", None).await;
     crate::helpers::assert_problem(down, 503).await;
     assert_eq!(app.get("/health/live", None).await.status(), 200);
