@@ -123,6 +123,15 @@ fn strip_position(message: &str) -> String {
     }
 }
 
+/// Deserialises a field that may be absent (`None`), null (`Some(None)`) or set.
+pub fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(de).map(Some)
+}
+
 /// Query strings that do not parse -> 400 with the reason.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| {

@@ -18,10 +18,9 @@ use crate::db::schema::{article_authors, article_slugs, articles, topics, users}
 use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, Errors, Key, Role, Slug};
 use crate::error::{ApiError, FieldError};
-use crate::extract::Json;
+use crate::extract::{nullable, Json};
 use crate::startup::AppState;
 use crate::topics::tree;
-use crate::users::nullable;
 
 pub const MAX_TITLE_CHARS: usize = 300;
 pub const MAX_BODY_BYTES: usize = 1 << 20;

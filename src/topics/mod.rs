@@ -18,9 +18,8 @@ use crate::db::schema::{article_topics, topics};
 use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, Errors, Key, Role, Slug};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{nullable, Json};
 use crate::startup::AppState;
-use crate::users::nullable;
 
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;

@@ -12,7 +12,7 @@ use crate::db::schema::{article_authors, refresh_tokens, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, Email, Errors, Password, Role, Slug};
 use crate::error::ApiError;
-use crate::extract::Json;
+use crate::extract::{nullable, Json};
 use crate::pagination;
 use crate::startup::AppState;
 
@@ -163,15 +163,6 @@ pub fn end_sessions(conn: &mut DbConnection, user_id: i32) -> Result<(), ApiErro
 
 fn location(id: i32) -> String {
     format!("/api/v1/users/{id}")
-}
-
-/// Deserialises a field that may be absent (`None`), null (`Some(None)`) or set.
-pub fn nullable<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Option::<T>::deserialize(de).map(Some)
 }
 
 fn parse_bio(errors: &mut Errors, bio: Option<String>) -> Option<String> {
