@@ -10,11 +10,11 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::articles::{self, can_see, summaries, ArticleKey, ArticleRow, ArticleSummary};
+use crate::articles::{can_see, for_staff, summaries, ArticleKey, ArticleRow, ArticleSummary};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::schema::{article_topics, articles as articles_table, related_links};
 use crate::db::{self, DbConnection};
-use crate::domain::{Key, Role};
+use crate::domain::Key;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{Json, JsonList};
 use crate::pagination;
@@ -176,23 +176,30 @@ pub fn related(
         0
     };
     let suggested = suggestions(conn, article_id, &listed, remaining)?;
-    let origins: Vec<(Relation, Origin)> = picked
-        .iter()
-        .map(|(_, rel)| (*rel, Origin::Curated))
+    let entries = picked
+        .into_iter()
+        .map(|(row, relation)| (row, relation, Origin::Curated))
         .chain(
             suggested
-                .iter()
-                .map(|_| (Relation::Related, Origin::Suggested)),
+                .into_iter()
+                .map(|row| (row, Relation::Related, Origin::Suggested)),
         )
         .collect();
-    let rows = picked
+    items(conn, entries)
+}
+
+/// Related items from rows in order, with one query for all their topics and one for bylines.
+fn items(
+    conn: &mut DbConnection,
+    entries: Vec<(ArticleRow, Relation, Origin)>,
+) -> Result<Vec<RelatedItem>, ApiError> {
+    let (rows, labels): (Vec<ArticleRow>, Vec<(Relation, Origin)>) = entries
         .into_iter()
-        .map(|(row, _)| row)
-        .chain(suggested)
-        .collect();
+        .map(|(row, relation, origin)| (row, (relation, origin)))
+        .unzip();
     Ok(summaries(conn, rows)?
         .into_iter()
-        .zip(origins)
+        .zip(labels)
         .map(|(article, (relation, origin))| RelatedItem {
             article,
             relation,
@@ -249,21 +256,6 @@ pub async fn list_related(
     Ok(web::Json(RelatedList { data }))
 }
 
-/// 404 unless the caller may see the article; 403 unless they may manage its links (editors
-/// and admins, or one of its authors).
-fn manageable(conn: &mut DbConnection, key: &Key, caller: &Caller) -> Result<ArticleRow, ApiError> {
-    let row = ArticleRow::find(conn, key)?.ok_or_else(|| ApiError::not_found("article"))?;
-    if !can_see(conn, &row, Some(caller))? {
-        return Err(ApiError::not_found("article"));
-    }
-    if caller.role < Role::Editor && !articles::author_ids(conn, row.id)?.contains(&caller.id()) {
-        return Err(ApiError::Forbidden(
-            "authors manage links on their own articles only".into(),
-        ));
-    }
-    Ok(row)
-}
-
 /// The current links of an article, in order: (target, relation).
 fn current(conn: &mut DbConnection, id: i32) -> Result<Vec<(i32, String)>, ApiError> {
     Ok(related_links::table
@@ -315,17 +307,11 @@ fn store(conn: &mut DbConnection, id: i32, links: &[(i32, String)]) -> Result<()
 /// The full curated list as staff see it (hidden targets included).
 fn staff_list(conn: &mut DbConnection, id: i32) -> Result<Vec<RelatedItem>, ApiError> {
     let picked = curated(conn, id, true, MAX_LINKS as i64)?;
-    let relations: Vec<Relation> = picked.iter().map(|(_, rel)| *rel).collect();
-    let rows = picked.into_iter().map(|(row, _)| row).collect();
-    Ok(summaries(conn, rows)?
+    let entries = picked
         .into_iter()
-        .zip(relations)
-        .map(|(article, relation)| RelatedItem {
-            article,
-            relation,
-            origin: Origin::Curated,
-        })
-        .collect())
+        .map(|(row, relation)| (row, relation, Origin::Curated))
+        .collect();
+    items(conn, entries)
 }
 
 /// 422 naming each target that is the article itself or does not exist.
@@ -438,7 +424,7 @@ pub async fn create_link(
     let key = Key::from_path(&path.key)?;
     let body = body.0;
     let data = db::transaction(&state.pool, move |conn| {
-        let id = manageable(conn, &key, &caller)?.id;
+        let id = for_staff(conn, &key, &caller)?.id;
         check_targets(conn, id, &[("target_id".into(), body.target_id)])?;
         let mut links = current(conn, id)?;
         if links.iter().any(|(t, _)| *t == body.target_id) {
@@ -456,7 +442,7 @@ pub async fn create_link(
         limit_links(&links)?;
         store(conn, id, &links)?;
         if body.reciprocal {
-            manageable(conn, &Key::Id(body.target_id), &caller)?;
+            for_staff(conn, &Key::Id(body.target_id), &caller)?;
             let mut back = current(conn, body.target_id)?;
             if !back.iter().any(|(t, _)| *t == id) {
                 place(&mut back, id, relation, None);
@@ -508,7 +494,7 @@ pub async fn update_link(
     let key = Key::from_path(&key)?;
     let body = body.0;
     let data = db::transaction(&state.pool, move |conn| {
-        let id = manageable(conn, &key, &caller)?.id;
+        let id = for_staff(conn, &key, &caller)?.id;
         let mut links = current(conn, id)?;
         let Some(index) = links.iter().position(|(t, _)| *t == target) else {
             return Err(ApiError::not_found("link"));
@@ -562,7 +548,7 @@ pub async fn replace_links(
     let key = Key::from_path(&path.key)?;
     let entries = body.0;
     let data = db::transaction(&state.pool, move |conn| {
-        let id = manageable(conn, &key, &caller)?.id;
+        let id = for_staff(conn, &key, &caller)?.id;
         if entries.len() > MAX_LINKS {
             return Err(ApiError::invalid(
                 "body",
@@ -626,7 +612,7 @@ pub async fn delete_link(
     } = path.into_inner();
     let key = Key::from_path(&key)?;
     db::transaction(&state.pool, move |conn| {
-        let id = manageable(conn, &key, &caller)?.id;
+        let id = for_staff(conn, &key, &caller)?.id;
         let mut links = current(conn, id)?;
         let before = links.len();
         links.retain(|(t, _)| *t != target);

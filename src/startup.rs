@@ -9,7 +9,7 @@ use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::{self, Compress, Condition, Logger, Next};
-use actix_web::{web, App, HttpMessage, HttpRequest, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use utoipa::openapi::OpenApi as Document;
 use utoipa::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -166,10 +166,7 @@ async fn docs_redirect() -> HttpResponse {
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// The request's id, echoed from `X-Request-Id` when sane, else generated.
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
-
+/// The request's id, echoed from `X-Request-Id` when sane, else generated, on the response.
 async fn request_id(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -181,7 +178,6 @@ async fn request_id(
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
         .unwrap_or_else(|| auth::tokens::random_token(12));
-    req.extensions_mut().insert(RequestId(id.clone()));
     let mut res = next.call(req).await?;
     if let Ok(value) = HeaderValue::from_str(&id) {
         res.headers_mut().insert(REQUEST_ID, value);

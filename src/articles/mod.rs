@@ -508,6 +508,24 @@ pub fn for_write(
     Ok(row)
 }
 
+/// 404 unless the caller may see the article; 403 unless staff or one of its authors.
+pub fn for_staff(
+    conn: &mut DbConnection,
+    key: &Key,
+    caller: &Caller,
+) -> Result<ArticleRow, ApiError> {
+    let row = ArticleRow::find(conn, key)?.ok_or_else(|| ApiError::not_found("article"))?;
+    if !can_see(conn, &row, Some(caller))? {
+        return Err(ApiError::not_found("article"));
+    }
+    if caller.role < Role::Editor && !author_ids(conn, row.id)?.contains(&caller.id()) {
+        return Err(ApiError::Forbidden(
+            "authors may do this on their own articles only".into(),
+        ));
+    }
+    Ok(row)
+}
+
 /// Delete an article
 ///
 /// Moves the article to the trash: gone from every public read and feed, its links hidden,

@@ -9,11 +9,11 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::write::{self, Draft};
-use super::{load, search, set_feed_time, ArticleKey, ArticleRow, Byline, Status};
+use super::{for_staff, load, search, set_feed_time, ArticleKey, ArticleRow, Byline, Status};
 use crate::auth::Caller;
 use crate::db::schema::{article_revisions, article_tombstones, articles, users};
 use crate::db::{self, DbConnection};
-use crate::domain::{Key, Role};
+use crate::domain::Key;
 use crate::error::ApiError;
 use crate::pagination;
 use crate::startup::AppState;
@@ -222,24 +222,6 @@ fn revisions(
         .into_iter()
         .map(|(row, by)| revision(row, by))
         .collect())
-}
-
-/// 404 unless the caller may see the article; 403 unless staff or one of its authors.
-pub fn for_staff(
-    conn: &mut DbConnection,
-    key: &Key,
-    caller: &Caller,
-) -> Result<ArticleRow, ApiError> {
-    let row = ArticleRow::find(conn, key)?.ok_or_else(|| ApiError::not_found("article"))?;
-    if !super::can_see(conn, &row, Some(caller))? {
-        return Err(ApiError::not_found("article"));
-    }
-    if caller.role < Role::Editor && !super::author_ids(conn, row.id)?.contains(&caller.id()) {
-        return Err(ApiError::Forbidden(
-            "authors may do this on their own articles only".into(),
-        ));
-    }
-    Ok(row)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
