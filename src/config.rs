@@ -136,6 +136,8 @@ pub struct Config {
     pub body_limit: usize,
     /// `Cache-Control` of public reads.
     pub cache_control: String,
+    /// Bytes of public response bodies kept in memory; 0 turns the response cache off.
+    pub response_cache_bytes: usize,
     /// The site's public base URL (no trailing slash), for links in feeds.
     pub public_url: String,
 }
@@ -255,6 +257,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
                 "is not a valid header value",
             ));
         }
+        let response_cache_bytes =
+            self.parse_number("NEWSROOM_RESPONSE_CACHE_MB", 32usize, 0, 4096)? << 20;
         let public_url = self
             .get("NEWSROOM_PUBLIC_URL")
             .unwrap_or_else(|| "http://localhost:8080".into())
@@ -275,6 +279,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             cors_origins,
             body_limit,
             cache_control,
+            response_cache_bytes,
             public_url,
         })
     }
@@ -427,6 +432,8 @@ mod tests {
             ("NEWSROOM_ACCESS_TOKEN_TTL", "-5"),
             ("NEWSROOM_CORS_ORIGINS", "*,https://a.example"),
             ("NEWSROOM_CORS_ORIGINS", "example.com"),
+            ("NEWSROOM_RESPONSE_CACHE_MB", "-1"),
+            ("NEWSROOM_RESPONSE_CACHE_MB", "5000"),
         ] {
             let mut vars = base.to_vec();
             vars.push((var, value));
@@ -448,5 +455,6 @@ mod tests {
         assert_eq!(config.jwt.issuer, "newsroom");
         assert_eq!(config.body_limit, 1 << 20);
         assert_eq!(config.cors_origins, CorsOrigins::None);
+        assert_eq!(config.response_cache_bytes, 32 << 20);
     }
 }

@@ -4,12 +4,17 @@
 //! `Cache-Control` for shared caches and `Vary`; `If-None-Match` and `If-Modified-Since` get
 //! 304. Bodies are kept in memory keyed by URL and answered again while nothing public has
 //! changed (`db::public_state`: the write generation and the latest publication time that has
-//! come), so a repeated read or a 304 costs two index lookups, not the page's queries and
-//! serialisation. Reads with a token, and writes, are `private, no-store`.
+//! come). That state is itself held in memory (`StateWatch`): read again after any write
+//! through this process, when the next scheduled article comes due, and at least every
+//! `STATE_TTL` (for writes by other processes), so a repeated read or a 304 touches no
+//! database at all. Reads with a token, and writes, are `private, no-store`.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::SystemTime;
+use std::time::{Duration, Instant, SystemTime};
+
+use chrono::NaiveDateTime;
 
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -19,15 +24,68 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use sha2::{Digest, Sha256};
 
-use crate::db::{self, PublicState};
+use crate::db::{self, Pool, PublicState};
 use crate::startup::AppState;
 
-/// The most bytes of bodies kept; past it the cache starts afresh.
-const MAX_CACHED_BYTES: usize = 32 << 20;
 /// Bodies larger than this are answered but not kept.
 const MAX_ENTRY_BYTES: usize = 1 << 20;
 
 pub const PRIVATE: &str = "private, no-store";
+
+/// How long the public state read from the database is trusted when nothing in this process
+/// wrote: the most another server process's write stays unseen here.
+const STATE_TTL: Duration = Duration::from_secs(1);
+
+/// The public state last read, and when it must be read again.
+struct Known {
+    state: PublicState,
+    /// The earliest scheduled publication to come: the state changes then.
+    next_due: Option<NaiveDateTime>,
+    read_at: Instant,
+    epoch: u64,
+}
+
+/// The public state, kept in memory. `epoch` counts writes through this process: a reading
+/// that began before a write is not kept, so it cannot outlive the write.
+#[derive(Default)]
+pub struct StateWatch {
+    known: Mutex<Option<Known>>,
+    epoch: AtomicU64,
+}
+
+impl StateWatch {
+    /// Marks the state unknown: called after every write request.
+    pub fn invalidate(&self) {
+        self.epoch.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn fresh(&self) -> Option<PublicState> {
+        let known = self.known.lock().ok()?;
+        let known = known.as_ref()?;
+        let fresh = known.epoch == self.epoch.load(Ordering::SeqCst)
+            && known.read_at.elapsed() < STATE_TTL
+            && known.next_due.is_none_or(|due| db::now() < due);
+        fresh.then_some(known.state)
+    }
+
+    /// The current public state: from memory while it is fresh, else from the database.
+    async fn current(&self, pool: &Pool) -> Option<PublicState> {
+        if let Some(state) = self.fresh() {
+            return Some(state);
+        }
+        let epoch = self.epoch.load(Ordering::SeqCst);
+        let (state, next_due) = db::run(pool, db::public_state).await.ok()?;
+        if let Ok(mut known) = self.known.lock() {
+            *known = Some(Known {
+                state,
+                next_due,
+                read_at: Instant::now(),
+                epoch,
+            });
+        }
+        Some(state)
+    }
+}
 
 struct Entry {
     state: PublicState,
@@ -39,15 +97,20 @@ struct Entry {
 /// The in-memory store of public responses, shared by the workers.
 pub struct PublicCache {
     cache_control: HeaderValue,
+    /// The most bytes of bodies kept; 0 keeps none.
+    capacity: usize,
     entries: Mutex<(HashMap<String, Entry>, usize)>,
+    pub watch: StateWatch,
 }
 
 impl PublicCache {
-    pub fn new(cache_control: &str) -> Self {
+    pub fn new(cache_control: &str, capacity: usize) -> Self {
         Self {
             cache_control: HeaderValue::from_str(cache_control)
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=60")),
+            capacity,
             entries: Mutex::new((HashMap::new(), 0)),
+            watch: StateWatch::default(),
         }
     }
 
@@ -61,11 +124,11 @@ impl PublicCache {
     }
 
     fn put(&self, key: String, entry: Entry) {
-        if entry.body.len() > MAX_ENTRY_BYTES {
+        if entry.body.len() > MAX_ENTRY_BYTES.min(self.capacity) {
             return;
         }
         if let Ok(mut entries) = self.entries.lock() {
-            if entries.1 + entry.body.len() > MAX_CACHED_BYTES {
+            if entries.1 + entry.body.len() > self.capacity {
                 entries.0.clear();
                 entries.1 = 0;
             }
@@ -204,8 +267,12 @@ pub async fn public_cache(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let app = req.app_data::<web::Data<AppState>>().cloned();
     let cache = req.app_data::<web::Data<PublicCache>>().cloned();
-    let (Some(app), Some(cache), true) = (app, cache, is_public_read(&req)) else {
+    let (Some(app), Some(cache), true) = (app, cache.clone(), is_public_read(&req)) else {
+        let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         let mut res = next.call(req).await?.map_into_boxed_body();
+        if let (Some(cache), true) = (cache, write) {
+            cache.watch.invalidate();
+        }
         if res.request().path().starts_with("/api/v1/")
             && !res.headers().contains_key(header::CACHE_CONTROL)
         {
@@ -215,8 +282,12 @@ pub async fn public_cache(
         return Ok(res);
     };
     let key = req.uri().to_string();
-    // Without the state (the database is down) the request goes through uncached.
-    let state = db::run(&app.pool, db::public_state).await.ok();
+    // Without the state (the database is down), or with no room to keep bodies, the request
+    // goes through uncached.
+    let state = match cache.capacity {
+        0 => None,
+        _ => cache.watch.current(&app.pool).await,
+    };
     if let Some((etag, headers, body)) = state.as_ref().and_then(|s| cache.get(&key, s)) {
         return Ok(respond(req, &etag, &headers, body));
     }

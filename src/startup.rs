@@ -254,7 +254,12 @@ impl Application {
         let doc = openapi_document();
         let table = web::Data::new(RouteTable::new(&doc));
         let body_limit = config.body_limit;
-        let cache = web::Data::new(http_cache::PublicCache::new(&config.cache_control));
+        let workers = std::thread::available_parallelism().map_or(1, usize::from);
+        let blocking_threads = (config.pool_size as usize).div_ceil(workers).max(1);
+        let cache = web::Data::new(http_cache::PublicCache::new(
+            &config.cache_control,
+            config.response_cache_bytes,
+        ));
         let cors_origins = config.cors_origins.clone();
         let server = HttpServer::new(move || {
             let (app, _) = App::new()
@@ -283,6 +288,9 @@ impl Application {
                     r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#,
                 ))
         })
+        // Database work runs on the blocking threads, one pooled connection each: more threads
+        // than connections would only queue on the pool, waking and sleeping in turn.
+        .worker_max_blocking_threads(blocking_threads)
         .listen(listener)?
         .shutdown_timeout(30)
         .run();

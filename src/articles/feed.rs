@@ -2,13 +2,15 @@
 //! keyset pagination. A topic or author feed is driven from its own index
 //! (`article_topics`/`article_authors` by time), so every page costs the same at any depth.
 
+use std::collections::HashMap;
+
 use actix_web::{get, web};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::search::{self, Dialect};
+use super::search;
 use super::{summaries, ArticleRow, ArticleSummary};
 use crate::auth::MaybeCaller;
 use crate::db::schema::{article_authors, article_topics, articles, users};
@@ -30,7 +32,7 @@ pub enum Sort {
     /// Most recently changed first.
     #[serde(rename = "-updated_at")]
     RecentlyUpdated,
-    /// Best match first; only with `q`.
+    /// Best match first, among the 1,000 most recently written matches; only with `q`.
     #[serde(rename = "relevance")]
     Relevance,
 }
@@ -64,7 +66,8 @@ pub struct ListArticlesQuery {
     pub published_after: Option<DateTime<Utc>>,
     /// Only articles published before this instant.
     pub published_before: Option<DateTime<Utc>>,
-    /// Full-text search over title, summary and body; sorts by relevance unless `sort` is given.
+    /// Full-text search over title, summary and body; sorts by relevance (over the 1,000 most
+    /// recently written matches) unless `sort` is given.
     #[param(example = "border treaty")]
     pub q: Option<String>,
     #[param(inline)]
@@ -280,15 +283,21 @@ macro_rules! byline_filter {
     };
 }
 
-/// Publication-time window, keyset and order on a time column and an id column.
-macro_rules! by_time {
-    ($query:ident, $listing:expr, $time:expr, $id:expr, $cursor_at:expr) => {
+/// The publication-time window of a listing, on a time column.
+macro_rules! window {
+    ($query:ident, $listing:expr, $time:expr) => {
         if let Some(after) = $listing.after {
             $query = $query.filter($time.ge(after));
         }
         if let Some(before) = $listing.before {
             $query = $query.filter($time.lt(before));
         }
+    };
+}
+
+/// Keyset and order on a time column and an id column.
+macro_rules! by_time {
+    ($query:ident, $listing:expr, $time:expr, $id:expr, $cursor_at:expr) => {
         let ascending = $listing.sort == Sort::OldestFirst;
         if let Some((at, id)) = $cursor_at {
             $query = if ascending {
@@ -316,7 +325,11 @@ fn page(
 ) -> Result<Vec<(ArticleRow, Option<f64>)>, ApiError> {
     let (topic, author) = resolve(conn, listing)?;
     let now = db::now();
-    let dialect = Dialect::of(conn);
+    // A search narrows the listing to its candidates, ranked once.
+    let found = match &listing.q {
+        Some(q) => Some(search::candidates(conn, q)?),
+        None => None,
+    };
     let cursor_at = listing
         .cursor
         .as_ref()
@@ -344,6 +357,7 @@ fn page(
         };
         language_filter!(query, listing);
         byline_filter!(query, [author, listing.own]);
+        window!(query, listing, article_topics::feed_published_at);
         by_time!(
             query,
             listing,
@@ -368,6 +382,7 @@ fn page(
             _ => query.filter(article_authors::feed_published_at.le(now)),
         };
         language_filter!(query, listing);
+        window!(query, listing, article_authors::feed_published_at);
         by_time!(
             query,
             listing,
@@ -378,6 +393,39 @@ fn page(
         return Ok(query.load(conn)?.into_iter().map(|r| (r, None)).collect());
     }
 
+    let Some(found) = found else {
+        return listed(
+            conn,
+            listing,
+            filtered(listing, topic, author, now, None),
+            cursor_at,
+        );
+    };
+    if listing.sort != Sort::Relevance {
+        let ids: Vec<i32> = found.iter().map(|(id, _)| *id).collect();
+        return listed(
+            conn,
+            listing,
+            filtered(listing, topic, author, now, Some(ids)),
+            cursor_at,
+        );
+    }
+    relevant(conn, listing, found, |ids| {
+        filtered(listing, topic, author, now, Some(ids))
+    })
+}
+
+type Filtered = articles::BoxedQuery<'static, <DbConnection as Connection>::Backend>;
+
+/// The articles of a listing, without order: visibility, filters, and (for a search) the
+/// candidates `among`.
+fn filtered(
+    listing: &Listing,
+    topic: Option<i32>,
+    author: Option<i32>,
+    now: NaiveDateTime,
+    among: Option<Vec<i32>>,
+) -> Filtered {
     let mut query = articles::table.into_boxed();
     query = match listing.visibility {
         Visibility::Public => query
@@ -396,9 +444,21 @@ fn page(
     language_filter!(query, listing);
     topic_filter!(query, topic);
     byline_filter!(query, [author, listing.own]);
-    if let Some(q) = &listing.q {
-        query = query.filter(search::matches(dialect, q));
+    if let Some(ids) = among {
+        query = query.filter(articles::id.eq_any(ids));
     }
+    window!(query, listing, articles::published_at);
+    query
+}
+
+/// One page of a listing in a time order.
+fn listed(
+    conn: &mut DbConnection,
+    listing: &Listing,
+    mut query: Filtered,
+    cursor_at: Option<(NaiveDateTime, i32)>,
+) -> Result<Vec<(ArticleRow, Option<f64>)>, ApiError> {
+    let limit = listing.limit + 1;
     match listing.sort {
         Sort::NewestFirst | Sort::OldestFirst => {
             by_time!(
@@ -409,44 +469,14 @@ fn page(
                 cursor_at
             );
         }
-        Sort::RecentlyUpdated => {
-            if let Some(after) = listing.after {
-                query = query.filter(articles::published_at.ge(after));
-            }
-            if let Some(before) = listing.before {
-                query = query.filter(articles::published_at.lt(before));
-            }
+        // A relevance page comes from `relevant`; here it could only mean the staff order.
+        Sort::RecentlyUpdated | Sort::Relevance => {
             if let Some((at, id)) = cursor_at {
                 query = query
                     .filter(articles::updated_at.le(at))
                     .filter(articles::updated_at.lt(at).or(articles::id.lt(id)));
             }
             query = query.order((articles::updated_at.desc(), articles::id.desc()));
-        }
-        Sort::Relevance => {
-            let q = listing.q.clone().unwrap_or_default();
-            if let Some(after) = listing.after {
-                query = query.filter(articles::published_at.ge(after));
-            }
-            if let Some(before) = listing.before {
-                query = query.filter(articles::published_at.lt(before));
-            }
-            if let Some(cursor) = &listing.cursor {
-                let rank = cursor.rank.unwrap_or(f64::MAX);
-                query = query.filter(
-                    search::rank(dialect, &q)
-                        .lt(rank)
-                        .or(search::rank(dialect, &q)
-                            .eq(rank)
-                            .and(articles::id.lt(cursor.id))),
-                );
-            }
-            let rows: Vec<(ArticleRow, f64)> = query
-                .order((search::rank(dialect, &q).desc(), articles::id.desc()))
-                .select((ArticleRow::as_select(), search::rank(dialect, &q)))
-                .limit(limit)
-                .load(conn)?;
-            return Ok(rows.into_iter().map(|(r, rank)| (r, Some(rank))).collect());
         }
     }
     Ok(query
@@ -456,6 +486,43 @@ fn page(
         .into_iter()
         .map(|r| (r, None))
         .collect())
+}
+
+/// One page of a search by relevance: the candidates in rank order (after the cursor), checked
+/// against the listing's filters in growing chunks until the page is full. The cost follows
+/// the page size, not the number of matches.
+fn relevant(
+    conn: &mut DbConnection,
+    listing: &Listing,
+    mut ranked: Vec<(i32, f64)>,
+    filtered: impl Fn(Vec<i32>) -> Filtered,
+) -> Result<Vec<(ArticleRow, Option<f64>)>, ApiError> {
+    ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
+    if let Some(cursor) = &listing.cursor {
+        let rank = cursor.rank.unwrap_or(f64::MAX);
+        ranked.retain(|(id, r)| *r < rank || (*r == rank && *id < cursor.id));
+    }
+    let wanted = usize::try_from(listing.limit + 1).unwrap_or(usize::MAX);
+    let mut page = Vec::with_capacity(wanted);
+    let mut rest = ranked.as_slice();
+    let mut chunk = wanted * 2;
+    while page.len() < wanted && !rest.is_empty() {
+        let (now, later) = rest.split_at(chunk.min(rest.len()));
+        let mut rows: HashMap<i32, ArticleRow> = filtered(now.iter().map(|(id, _)| *id).collect())
+            .select(ArticleRow::as_select())
+            .load(conn)?
+            .into_iter()
+            .map(|row: ArticleRow| (row.id, row))
+            .collect();
+        page.extend(
+            now.iter()
+                .filter_map(|(id, rank)| rows.remove(id).map(|row| (row, Some(*rank)))),
+        );
+        rest = later;
+        chunk *= 4;
+    }
+    page.truncate(wanted);
+    Ok(page)
 }
 
 /// The latest `limit` public articles, newest first, under `topic` (descendants included) when

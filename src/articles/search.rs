@@ -3,10 +3,8 @@
 //! SQLite keeps an FTS5 table (Porter stemming for English). Both are written on every change.
 
 use diesel::connection::SimpleConnection;
-use diesel::dsl::{sql, AsExprOf};
-use diesel::expression::{SqlLiteral, UncheckedBind};
-use diesel::sql_types::{Bool, Double, Integer, Text};
-use diesel::RunQueryDsl;
+use diesel::sql_types::{Double, Integer, Text};
+use diesel::{QueryableByName, RunQueryDsl};
 
 use crate::db::DbConnection;
 use crate::error::ApiError;
@@ -77,9 +75,6 @@ pub fn remove(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// An SQL fragment around one bound search text.
-pub type Fragment<ST> = SqlLiteral<ST, UncheckedBind<SqlLiteral<ST>, AsExprOf<String, Text>>>;
-
 /// Which SQL dialect a connection speaks, for the fragments below.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -126,43 +121,39 @@ fn sqlite_term(word: &str) -> String {
     format!("\"{word}\"")
 }
 
-const PG_QUERY: &str =
-    "(SELECT websearch_to_tsquery('english', x) || websearch_to_tsquery('russian', x) \
-     || websearch_to_tsquery('simple', x) FROM (SELECT CAST(";
-const PG_QUERY_END: &str = " AS TEXT) AS x) AS input)";
+/// How many matches a search considers: the most recently written ones. Ranking every match
+/// of a common word would cost time in proportion to the archive; news readers want the best of
+/// the recent matches.
+pub const POOL: i64 = 1000;
 
-/// `articles.id` is among the matches of `q`.
-pub fn matches(dialect: Dialect, q: &str) -> Fragment<Bool> {
-    let (before, after) = match dialect {
-        Dialect::Postgres => (
-            format!("articles.id IN (SELECT article_id FROM article_search WHERE document @@ {PG_QUERY}"),
-            format!("{PG_QUERY_END})"),
-        ),
-        Dialect::Sqlite => (
-            "articles.id IN (SELECT rowid FROM article_search WHERE article_search MATCH ".to_owned(),
-            ")".to_owned(),
-        ),
-    };
-    sql::<Bool>(&before)
-        .bind::<Text, _>(query_text(dialect, q))
-        .sql(&after)
+#[derive(QueryableByName)]
+struct Candidate {
+    #[diesel(sql_type = Integer)]
+    id: i32,
+    #[diesel(sql_type = Double)]
+    rank: f64,
 }
 
-/// How well `articles` matches `q`: larger is better.
-pub fn rank(dialect: Dialect, q: &str) -> Fragment<Double> {
-    let (before, after) = match dialect {
-        Dialect::Postgres => (
-            format!("(SELECT CAST(ts_rank(document, {PG_QUERY}"),
-            format!("{PG_QUERY_END}) AS DOUBLE PRECISION) FROM article_search WHERE article_id = articles.id)"),
+/// The `POOL` most recently written articles matching `q`, newest first, each with its rank
+/// (larger is better). Ranks are computed for these only.
+pub fn candidates(conn: &mut DbConnection, q: &str) -> Result<Vec<(i32, f64)>, ApiError> {
+    let text = query_text(Dialect::of(conn), q);
+    let query = match conn {
+        DbConnection::Postgresql(_) => format!(
+            "SELECT found.article_id AS id, CAST(ts_rank(found.document, input.query) AS DOUBLE PRECISION) AS rank \
+             FROM (SELECT websearch_to_tsquery('english', $1) || websearch_to_tsquery('russian', $1) \
+                   || websearch_to_tsquery('simple', $1) AS query) AS input, \
+             LATERAL (SELECT article_id, document FROM article_search WHERE document @@ input.query \
+                      ORDER BY article_id DESC LIMIT {POOL}) AS found \
+             ORDER BY found.article_id DESC"
         ),
-        Dialect::Sqlite => (
-            "(SELECT -bm25(article_search, 10.0, 4.0, 1.0) FROM article_search WHERE article_search MATCH ".to_owned(),
-            " AND rowid = articles.id)".to_owned(),
+        DbConnection::Sqlite(_) => format!(
+            "SELECT rowid AS id, -bm25(article_search, 10.0, 4.0, 1.0) AS rank FROM article_search \
+             WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT {POOL}"
         ),
     };
-    sql::<Double>(&before)
-        .bind::<Text, _>(query_text(dialect, q))
-        .sql(&after)
+    let found: Vec<Candidate> = diesel::sql_query(query).bind::<Text, _>(text).load(conn)?;
+    Ok(found.into_iter().map(|c| (c.id, c.rank)).collect())
 }
 
 #[cfg(test)]

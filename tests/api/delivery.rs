@@ -224,7 +224,58 @@ async fn cors_allows_the_configured_origins(backend: Backend) {
     assert!(!header(&read, "access-control-allow-origin").is_empty());
 }
 
+/// Another server process on the same database (a second instance behind a load balancer):
+/// its writes reach this one's cached answers within the second the public state is trusted.
+async fn writes_by_another_server_are_seen_within_a_second(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    app.published(&editor.token, "First story", json!({})).await;
+    let other =
+        newsroom::startup::Application::build(crate::helpers::test_config(app.db.url())).unwrap();
+    let other_address = format!("http://127.0.0.1:{}", other.port());
+    tokio::spawn(other.run());
+    let feed = "/api/v1/articles?limit=5";
+    let before = app.get(feed, None).await;
+    let etag = header(&before, "etag");
+
+    let written = app
+        .client
+        .post(format!("{other_address}/api/v1/articles"))
+        .bearer_auth(&editor.token)
+        .json(&json!({"title": "Written elsewhere", "body": "<p>x</p>", "status": "published"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(written.status(), 201);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let after = get_with(&app, feed, "If-None-Match", &etag).await;
+    assert_eq!(after.status(), 200, "the other server's write is seen");
+    let page: serde_json::Value = after.json().await.unwrap();
+    assert_eq!(page["data"][0]["title"], "Written elsewhere");
+}
+
+/// With the response cache off every read runs its queries, and still carries validators.
+async fn without_the_response_cache_reads_still_revalidate(backend: Backend) {
+    let app = spawn_app_with(backend, |c| c.response_cache_bytes = 0).await;
+    let editor = app.user(Role::Editor).await;
+    app.published(&editor.token, "First story", json!({})).await;
+    let feed = "/api/v1/articles?limit=5";
+    let etag = header(&app.get(feed, None).await, "etag");
+    assert_eq!(
+        get_with(&app, feed, "If-None-Match", &etag).await.status(),
+        304
+    );
+    app.published(&editor.token, "Second story", json!({}))
+        .await;
+    let after = get_with(&app, feed, "If-None-Match", &etag).await;
+    assert_eq!(after.status(), 200);
+    let page: serde_json::Value = after.json().await.unwrap();
+    assert_eq!(page["data"][0]["title"], "Second story");
+}
+
 backend_tests!(
+    writes_by_another_server_are_seen_within_a_second,
+    without_the_response_cache_reads_still_revalidate,
     public_reads_revalidate_with_etags,
     articles_answer_if_modified_since,
     a_scheduled_article_going_live_changes_the_feed,

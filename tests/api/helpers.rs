@@ -183,6 +183,7 @@ pub fn test_config(url: DatabaseUrl) -> Config {
         cors_origins: CorsOrigins::None,
         body_limit: 1 << 20,
         cache_control: "public, max-age=60, stale-while-revalidate=300".into(),
+        response_cache_bytes: 32 << 20,
         public_url: "https://news.example".into(),
     }
 }

@@ -1,0 +1,429 @@
+#!/usr/bin/env python3
+"""The newsroom benchmark: builds release, seeds a dataset, starts the server, drives load
+with wrk from a second process and prints one table (requests/s, p50, p99, peak RSS), with
+each target checked. See bench/README.md."""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "target" / "bench"
+PASSWORD = "bench-password-2026"
+EDITOR = "bench@newsroom.example"
+PORT = 18181
+BASE = f"http://127.0.0.1:{PORT}"
+SECRET = "bench-secret-" + "x" * 40
+PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+
+# Frequency ranks of the proper names searched for (bench/seed.rs draws names Zipf-like).
+SEARCH_RANKS = [3, 7, 12, 20, 35, 60, 90, 150, 250, 400, 600, 900, 1400, 2000, 3000]
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+def run(cmd, **kw):
+    log("$", " ".join(str(c) for c in cmd))
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def ensure_wrk():
+    if shutil.which("wrk"):
+        return
+    apt = ["apt-get", "install", "-y", "-q", "wrk"]
+    if os.geteuid() != 0:
+        apt = ["sudo"] + apt
+    if subprocess.run(apt, stdout=subprocess.DEVNULL).returncode != 0:
+        run(apt[:-4] + ["update", "-q"], stdout=subprocess.DEVNULL)
+        run(apt, stdout=subprocess.DEVNULL)
+
+
+def build():
+    run(["cargo", "build", "--release", "--quiet", "--bin", "newsroom",
+         "--example", "bench_seed"], cwd=ROOT)
+
+
+def psql(url, sql):
+    return subprocess.run(["psql", url, "-tAc", sql], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def dataset(backend, articles):
+    """The database URL of a seeded dataset, and the seconds seeding took (None: reused)."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    seed = [str(ROOT / "target/release/examples/bench_seed"), "--articles", str(articles)]
+    env = dict(os.environ, BENCH_PASSWORD=PASSWORD)
+    if backend == "sqlite":
+        path = DATA / f"sqlite-{articles}.db"
+        done = path.with_suffix(".done")
+        if done.exists():
+            return str(path), None
+        for old in DATA.glob(f"sqlite-{articles}.db*"):
+            old.unlink()
+        started = time.monotonic()
+        run(seed + ["--database-url", str(path)], env=env)
+        done.touch()
+        return str(path), time.monotonic() - started
+    name = f"newsroom_bench_{articles}"
+    url = f"postgres://postgres@127.0.0.1:5432/{name}"
+    exists = psql(PG_ADMIN, f"SELECT 1 FROM pg_database WHERE datname = '{name}'")
+    if exists and psql(url, "SELECT to_regclass('bench_done') IS NOT NULL") == "t":
+        return url, None
+    psql(PG_ADMIN, f"DROP DATABASE IF EXISTS {name}")
+    psql(PG_ADMIN, f"CREATE DATABASE {name}")
+    started = time.monotonic()
+    run(seed + ["--database-url", url], env=env)
+    psql(url, "CREATE TABLE bench_done ()")
+    return url, time.monotonic() - started
+
+
+class Server:
+    def __init__(self, url, cache):
+        env = dict(os.environ, DATABASE_URL=url, NEWSROOM_BIND=f"127.0.0.1:{PORT}",
+                   NEWSROOM_JWT_SECRET=SECRET, NEWSROOM_ACCESS_TOKEN_TTL="86400",
+                   NEWSROOM_RESPONSE_CACHE_MB="32" if cache else "0", RUST_LOG="warn")
+        self.log = open(DATA / "server.log", "ab")
+        self.proc = subprocess.Popen([str(ROOT / "target/release/newsroom"), "serve"], env=env,
+                                     stdout=self.log, stderr=self.log)
+        for _ in range(300):
+            try:
+                if get("/health/ready")[0] == 200:
+                    return
+            except OSError:
+                pass
+            if self.proc.poll() is not None:
+                raise SystemExit(f"the server exited: see {DATA / 'server.log'}")
+            time.sleep(0.1)
+        raise SystemExit("the server did not become ready")
+
+    def reset_peak(self):
+        Path(f"/proc/{self.proc.pid}/clear_refs").write_text("5")
+
+    def peak_rss_mb(self):
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        kb = int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1))
+        return kb / 1024
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=60)
+        self.log.close()
+
+
+def get(path, headers=None):
+    req = urllib.request.Request(BASE + path, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as res:
+            return res.status, res.headers, res.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers, e.read()
+
+
+def get_json(path):
+    status, _, body = get(path)
+    if status != 200:
+        raise SystemExit(f"GET {path}: {status} {body[:300]!r}")
+    return json.loads(body)
+
+
+def login():
+    body = json.dumps({"email": EDITOR, "password": PASSWORD}).encode()
+    req = urllib.request.Request(BASE + "/api/v1/auth/login", data=body,
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.loads(res.read())["access_token"]
+
+
+def q(path, **params):
+    return path + "?" + urllib.parse.urlencode(params)
+
+
+def name(n, cyrillic=False):
+    """The proper name number n, as bench/seed.rs writes it."""
+    syllables = (["ка", "ра", "вш", "он", "ду", "бе", "мир", "зо", "та", "ли", "на", "гор",
+                  "вак", "ша", "ул", "те"] if cyrillic else
+                 ["ka", "ra", "vsh", "on", "du", "be", "mir", "zo", "ta", "li", "na", "gor",
+                  "vak", "sha", "ul", "te"])
+    word = syllables[n % 16] + syllables[(n // 16) % 16] + syllables[(n // 256) % 16]
+    return word[0].upper() + word[1:]
+
+
+def discover(articles):
+    """Paths for the scenarios, read through the API itself."""
+    topics = get_json("/api/v1/topics")["data"]
+    sections = sorted((t for t in topics if t["parent_id"] is None),
+                      key=lambda t: -t["article_count"])
+    authors = get_json("/api/v1/authors?limit=100")["data"]
+    latest = get_json("/api/v1/articles?limit=100")["data"]
+    slugs = [a["slug"] for a in latest]
+    # A page 50,000 items deep (or as deep as a small archive goes), walked by cursor.
+    depth = min(50_000, int(articles * 0.85) - 100)
+    cursor, walked = None, 0
+    while walked < depth:
+        params = {"limit": 100}
+        if cursor:
+            params["cursor"] = cursor
+        page = get_json(q("/api/v1/articles", **params))
+        walked += len(page["data"])
+        slugs += [a["slug"] for a in page["data"][:2]]
+        cursor = page["next_cursor"]
+    searches = []
+    for i, rank in enumerate(SEARCH_RANKS):
+        searches.append(name(rank, cyrillic=i % 3 == 2))
+        searches.append(name(rank) + " " + ["border", "market", "election"][i % 3])
+    return {
+        "sections": [t["slug"] for t in sections],
+        "authors": [a["slug"] for a in authors],
+        "slugs": slugs,
+        "deep": q("/api/v1/articles", limit=20, cursor=cursor),
+        "depth": walked,
+        "searches": searches,
+        "topic_ids": [t["id"] for t in topics],
+        "article_ids": [a["id"] for a in latest],
+    }
+
+
+def lua_list(values):
+    return "{" + ",".join(json.dumps(v) for v in values) + "}"
+
+
+def rotating(paths, headers=None):
+    return f"""
+local paths = {lua_list(paths)}
+local headers = {{{",".join(f'["{k}"]={json.dumps(v)}' for k, v in (headers or {}).items())}}}
+local n = math.random(#paths)
+request = function()
+  n = n % #paths + 1
+  return wrk.format("GET", paths[n], headers)
+end
+"""
+
+
+def mixed(reads, token, topic_ids, article_ids):
+    """95 % anonymous reads; 5 % writes by an editor, half new articles, half edits."""
+    return f"""
+local reads = {lua_list(reads)}
+local topics = {lua_list(topic_ids)}
+local edits = {lua_list(article_ids)}
+local auth = {{["Authorization"]="Bearer {token}", ["Content-Type"]="application/json"}}
+local n = math.random(1000)
+request = function()
+  n = n + 1
+  if n % 20 == 0 then
+    if n % 40 == 0 then
+      local body = string.format('{{"title":"Bench wire %d-%d: markets and border talks",' ..
+        '"body":"<p>Filed by the benchmark. Prices rose and talks went on.</p>",' ..
+        '"status":"published","topic_ids":[%d]}}', n, math.random(1000000), topics[math.random(#topics)])
+      return wrk.format("POST", "/api/v1/articles", auth, body)
+    end
+    local body = string.format('{{"summary":"Updated by the benchmark, round %d."}}', n)
+    return wrk.format("PATCH", "/api/v1/articles/" .. edits[math.random(#edits)], auth, body)
+  end
+  return wrk.format("GET", reads[math.random(#reads)])
+end
+"""
+
+
+def duration_ms(text):
+    value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def wrk(script, connections, seconds):
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
+        f.write(script)
+    threads = "1" if connections <= 64 else "2"
+    out = subprocess.run(["wrk", "-t", threads, "-c", str(connections), "-d", f"{seconds}s",
+                          "--timeout", "5s", "--latency", "-s", f.name, BASE],
+                         check=True, capture_output=True, text=True).stdout
+    os.unlink(f.name)
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "p50": duration_ms(lat["50"]),
+        "p99": duration_ms(lat["99"]),
+        "errors": errors + (int(bad.group(1)) if bad else 0),
+    }
+
+
+def scenarios(paths, token, etag):
+    """(name, server mode, wrk script). 'db': the response cache is off, so every request runs
+    its queries; 'cache': the production default."""
+    latest = "/api/v1/articles?limit=20"
+    reads = ([latest] + [q("/api/v1/articles", limit=20, topic=s) for s in paths["sections"]]
+             + [f"/api/v1/articles/{s}?include=related" for s in paths["slugs"][:200]])
+    return [
+        ("health/live", "cache", rotating(["/health/live"])),
+        ("latest feed", "db", rotating([latest])),
+        ("topic feed (descendants)", "db",
+         rotating([q("/api/v1/articles", limit=20, topic=s) for s in paths["sections"]])),
+        ("author feed", "db",
+         rotating([q("/api/v1/articles", limit=20, author=a) for a in paths["authors"]])),
+        (f"page {paths['depth']:,} deep", "db", rotating([paths["deep"]])),
+        ("article + related", "db",
+         rotating([f"/api/v1/articles/{s}?include=related" for s in paths["slugs"]])),
+        ("search q=", "db", rotating([q("/api/v1/articles", q=s) for s in paths["searches"]])),
+        ("repeated read (cache)", "cache", rotating([latest])),
+        ("conditional read (304)", "cache", rotating([latest], {"If-None-Match": etag})),
+        ("mixed 95% read/5% write", "cache",
+         mixed(reads, token, paths["topic_ids"], paths["article_ids"])),
+    ]
+
+
+def bench_backend(backend, articles, connections, seconds, only):
+    url, seeded = dataset(backend, articles)
+    results = []
+    for mode in ("cache", "db"):
+        server = Server(url, cache=mode == "cache")
+        try:
+            paths = discover(articles)
+            token = login()
+            etag = get("/api/v1/articles?limit=20")[1]["ETag"]
+            for name_, needs, script in scenarios(paths, token, etag):
+                if needs != mode or (only and not re.search(only, name_)):
+                    continue
+                for c in connections:
+                    wrk(script, c, 2)  # warm-up
+                    server.reset_peak()
+                    r = wrk(script, c, seconds)
+                    r.update(backend=backend, scenario=name_, mode=mode, conns=c,
+                             rss=server.peak_rss_mb())
+                    log(f"{backend:8} {name_:28} {mode:5} c={c:<4} {r['rps']:>9.0f}/s "
+                        f"p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms errors {r['errors']} "
+                        f"rss {r['rss']:.0f} MB")
+                    results.append(r)
+        finally:
+            server.stop()
+    return results, seeded
+
+
+def targets(results, backend, scale=1.0):
+    """The targets of issue #9; PostgreSQL's are half (scale 0.5)."""
+    def one(scenario, conns=32):
+        return next((r for r in results if r["backend"] == backend and r["scenario"] == scenario
+                     and r["conns"] == conns), None)
+
+    def find(prefix, conns=32):
+        return next((r for r in results if r["backend"] == backend
+                     and r["scenario"].startswith(prefix) and r["conns"] == conns), None)
+
+    checks = []
+    for scenario in ("latest feed", "topic feed (descendants)", "author feed"):
+        r = one(scenario)
+        if r:
+            checks.append((f"{scenario}: >= {6000 * scale:.0f}/s, p99 < {20 / scale:.0f} ms",
+                           r["rps"] >= 6000 * scale and r["p99"] < 20 / scale,
+                           f"{r['rps']:.0f}/s, p99 {r['p99']:.1f} ms"))
+    r = one("article + related")
+    if r:
+        checks.append((f"article + related: >= {6000 * scale:.0f}/s", r["rps"] >= 6000 * scale,
+                       f"{r['rps']:.0f}/s"))
+    for scenario in ("repeated read (cache)", "conditional read (304)"):
+        r = one(scenario)
+        if r:
+            checks.append((f"{scenario}: >= {40000 * scale:.0f}/s", r["rps"] >= 40000 * scale,
+                           f"{r['rps']:.0f}/s"))
+    deep, first = find("page "), one("latest feed")
+    if deep and first:
+        ratio = deep["p50"] / first["p50"]
+        checks.append(("deep page p50 <= 1.3x first page p50", ratio <= 1.3, f"{ratio:.2f}x"))
+    r = one("search q=")
+    if r:
+        checks.append((f"search p99 < {50 / scale:.0f} ms", r["p99"] < 50 / scale,
+                       f"{r['p99']:.1f} ms"))
+    at256 = [r for r in results if r["backend"] == backend and r["conns"] == 256]
+    if at256:
+        errors = sum(r["errors"] for r in at256)
+        checks.append(("no errors at 256 connections", errors == 0, f"{errors} errors"))
+    mine = [r for r in results if r["backend"] == backend]
+    if mine:
+        peak = max(r["rss"] for r in mine)
+        checks.append(("server peak RSS < 100 MB", peak < 100, f"{peak:.0f} MB"))
+    return checks
+
+
+def table(results):
+    lines = ["| backend | scenario | server | conns | req/s | p50 ms | p99 ms | errors | peak RSS MB |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in results:
+        lines.append(f"| {r['backend']} | {r['scenario']} | {r['mode']} | {r['conns']} | "
+                     f"{r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | "
+                     f"{r['rss']:.0f} |")
+    return "\n".join(lines)
+
+
+def scale_check(backends, sizes, seconds):
+    """Feed p50 at the largest size against the smallest: latency flat in archive size."""
+    rows, checks = [], []
+    for backend in backends:
+        p50 = {}
+        for size in sizes:
+            results, _ = bench_backend(backend, size, [32], seconds, r"feed")
+            for r in results:
+                r["scenario"] = f"{r['scenario']} @ {size:,}"
+                p50.setdefault(size, []).append(r["p50"])
+            rows += results
+        small, large = min(sizes), max(sizes)
+        for i, name_ in enumerate(("latest feed", "topic feed", "author feed")):
+            ratio = p50[large][i] / p50[small][i]
+            limit = 1.5
+            checks.append((f"{backend}: {name_} p50 at {large:,} <= {limit}x at {small:,}",
+                           ratio <= limit, f"{ratio:.2f}x"))
+    return rows, checks
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--articles", type=int, default=100_000)
+    ap.add_argument("--backends", default="sqlite,postgres")
+    ap.add_argument("--connections", default="32,256")
+    ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--only", help="run the scenarios whose name matches this regex")
+    ap.add_argument("--scale", help="sizes for the archive-size check instead, e.g. 10000,1000000")
+    args = ap.parse_args()
+    ensure_wrk()
+    build()
+    backends = args.backends.split(",")
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                            capture_output=True, text=True).stdout.strip()
+    print(f"newsroom bench, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit}, "
+          f"{os.cpu_count()} cores, wrk {args.seconds} s per row")
+    if args.scale:
+        sizes = [int(s) for s in args.scale.split(",")]
+        rows, checks = scale_check(backends, sizes, args.seconds)
+        print(table(rows))
+    else:
+        rows, checks = [], []
+        for backend in backends:
+            results, seeded = bench_backend(backend, args.articles,
+                                            [int(c) for c in args.connections.split(",")],
+                                            args.seconds, args.only)
+            rows += results
+            seeding = f"seeded in {seeded:.0f} s" if seeded else "reused"
+            print(f"\n{backend}, {args.articles:,} articles (dataset {seeding})")
+            checks += [(f"{backend}: {c[0]}",) + c[1:]
+                       for c in targets(results, backend, 1.0 if backend == "sqlite" else 0.5)]
+        print()
+        print(table(rows))
+    print("\n| target | result | measured |\n|---|---|---|")
+    for what, met, measured in checks:
+        print(f"| {what} | {'met' if met else 'MISSED'} | {measured} |")
+
+
+if __name__ == "__main__":
+    main()
