@@ -250,7 +250,7 @@ def wrk(script, connections, seconds):
                           "--timeout", "5s", "--latency", "-s", f.name, BASE],
                          check=True, capture_output=True, text=True).stdout
     os.unlink(f.name)
-    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {

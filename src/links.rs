@@ -114,8 +114,9 @@ fn curated(
         .collect())
 }
 
-/// Public articles sharing topics with `article_id`, most shared topics first, then newest;
-/// never the article itself nor anything in `exclude`.
+/// Public articles sharing topics with `article_id` (among the newest `3 × limit`, at least
+/// 30, of each of its topics), most shared topics first, then newest; never the article itself
+/// nor anything in `exclude`.
 fn suggestions(
     conn: &mut DbConnection,
     article_id: i32,
@@ -130,12 +131,34 @@ fn suggestions(
         .filter(article_topics::direct.eq(true))
         .select(article_topics::topic_id)
         .load(conn)?;
+    // The candidates: the newest public articles of each of its topics (a few topics at most),
+    // so the cost does not grow with the topics' archives.
+    let now = db::now();
+    let mut candidates: Vec<i32> = Vec::new();
+    for topic in &own_topics {
+        candidates.extend(
+            article_topics::table
+                .filter(article_topics::topic_id.eq(topic))
+                .filter(article_topics::feed_published_at.le(now))
+                // Unbound, so that SQLite can use the partial index `WHERE direct`.
+                .filter(article_topics::direct)
+                .filter(article_topics::article_id.ne(article_id))
+                .filter(article_topics::article_id.ne_all(exclude.to_vec()))
+                .order((
+                    article_topics::feed_published_at.desc(),
+                    article_topics::article_id.desc(),
+                ))
+                .select(article_topics::article_id)
+                .limit((3 * limit).max(30))
+                .load::<i32>(conn)?,
+        );
+    }
+    candidates.sort_unstable();
+    candidates.dedup();
     let ranked: Vec<(i32, i64, Option<NaiveDateTime>)> = article_topics::table
+        .filter(article_topics::article_id.eq_any(candidates))
         .filter(article_topics::topic_id.eq_any(own_topics))
         .filter(article_topics::direct.eq(true))
-        .filter(article_topics::feed_published_at.le(db::now()))
-        .filter(article_topics::article_id.ne(article_id))
-        .filter(article_topics::article_id.ne_all(exclude.to_vec()))
         .group_by(article_topics::article_id)
         .select((
             article_topics::article_id,

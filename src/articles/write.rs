@@ -400,6 +400,26 @@ fn check_references(conn: &mut DbConnection, draft: &Draft) -> Result<(), ApiErr
     }
 }
 
+/// How many forms of a derived slug (`slug`, `slug-2`, ...) are looked up one by one.
+const SLUG_CANDIDATES: u32 = 20;
+
+/// Which of `names` articles use, now or formerly.
+fn slugs_among(conn: &mut DbConnection, names: &[&str]) -> Result<HashSet<String>, ApiError> {
+    let mut taken: HashSet<String> = articles::table
+        .filter(articles::slug.eq_any(names))
+        .select(articles::slug)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    taken.extend(
+        article_slugs::table
+            .filter(article_slugs::slug.eq_any(names))
+            .select(article_slugs::slug)
+            .load::<String>(conn)?,
+    );
+    Ok(taken)
+}
+
 /// Slugs in use by articles, current or former, starting with `prefix`.
 fn slugs_like(conn: &mut DbConnection, prefix: &str) -> Result<HashSet<String>, ApiError> {
     let pattern = format!("{prefix}%");
@@ -427,6 +447,16 @@ fn choose_slug(
 ) -> Result<Slug, ApiError> {
     let Some(slug) = &draft.slug else {
         let base = Slug::derive(&draft.title, "article");
+        // The title's slug or one of its first numbered forms, found by the unique indexes;
+        // past them (many namesakes), every slug with the prefix is read.
+        let candidates: Vec<Slug> = std::iter::once(base.clone())
+            .chain((2..=SLUG_CANDIDATES).map(|n| base.with_suffix(n)))
+            .collect();
+        let names: Vec<&str> = candidates.iter().map(Slug::as_str).collect();
+        let taken = slugs_among(conn, &names)?;
+        if let Some(free) = candidates.into_iter().find(|c| !taken.contains(c.as_str())) {
+            return Ok(free);
+        }
         return Ok(base.first_free(&slugs_like(conn, base.as_str())?));
     };
     let current_owner: Option<i32> = articles::table
@@ -616,7 +646,7 @@ pub async fn create_article(
     caller: Caller,
     body: Json<CreateArticle>,
 ) -> Result<HttpResponse, ApiError> {
-    let article = db::run(&state.pool, move |conn| {
+    let article = db::transaction(&state.pool, move |conn| {
         let row = create(conn, &caller, body.0)?;
         load(conn, row)
     })

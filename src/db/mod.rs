@@ -123,12 +123,20 @@ where
     .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
 }
 
-/// Runs `work` in one transaction on a pooled connection, off the async workers.
+/// Write transactions of this process take turns here. SQLite admits one writer at a time,
+/// and on PostgreSQL every public-visible write locks the one `site_state` row until it
+/// commits: either way writers run one by one, and queueing here holds neither a pooled
+/// connection nor a blocking thread, which readers would otherwise wait for.
+static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Runs `work` in one transaction on a pooled connection, off the async workers, in this
+/// process's turn of writers.
 pub async fn transaction<T, F>(pool: &Pool, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
+    let _turn = WRITER.lock().await;
     run(pool, |conn| in_transaction(conn, work)).await
 }
 

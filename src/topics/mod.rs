@@ -344,7 +344,7 @@ pub async fn create_topic(
         Some(body.parent_id),
         body.position,
     )?;
-    let topic = db::run(&state.pool, move |conn| {
+    let topic = db::transaction(&state.pool, move |conn| {
         db::retry_on_conflict(conn, |conn| insert_topic(conn, &changes))
     })
     .await?;

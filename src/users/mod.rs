@@ -292,7 +292,7 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Admin)?;
     let new = body.0.parse()?;
-    let row = db::run(&state.pool, move |conn| create(conn, new)).await?;
+    let row = db::transaction(&state.pool, move |conn| create(conn, new)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location(row.id)))
         .json(User::try_from(row)?))

@@ -462,7 +462,23 @@ async fn article_input_is_validated(backend: Backend) {
     assert_eq!(names, [i64::from(author.id), i64::from(editor.id)]);
 }
 
+/// Past the numbered forms looked up one by one, a namesake still gets the next free slug.
+async fn many_namesakes_get_the_next_free_slugs(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let mut slugs = Vec::new();
+    for _ in 0..23 {
+        let article = app.published(&editor.token, "Weather", json!({})).await;
+        slugs.push(article["slug"].as_str().unwrap().to_owned());
+    }
+    let expected: Vec<String> = std::iter::once("weather".to_owned())
+        .chain((2..=23).map(|n| format!("weather-{n}")))
+        .collect();
+    assert_eq!(slugs, expected);
+}
+
 backend_tests!(
+    many_namesakes_get_the_next_free_slugs,
     authors_write_drafts_and_editors_publish,
     authors_delete_their_own_drafts_only,
     scheduled_articles_appear_at_their_time,

@@ -1,0 +1,1 @@
+DROP INDEX article_topics_direct_feed_idx;
