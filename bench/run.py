@@ -253,11 +253,13 @@ def wrk(script, connections, seconds):
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
     return {
+        # A row where nothing completed counts as failing, whatever wrk's error lines say.
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": duration_ms(lat["50"]),
         "p99": duration_ms(lat["99"]),
-        "errors": errors + (int(bad.group(1)) if bad else 0),
+        "errors": errors + (int(bad.group(1)) if bad else 0) + (1 if requests == 0 else 0),
     }
 
 

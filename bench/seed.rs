@@ -658,10 +658,11 @@ fn main() -> Outcome<()> {
         )?;
     }
     seeder.conn.batch_execute("COMMIT")?;
-    // What the servers' own upkeep would do soon: autovacuum's ANALYZE on PostgreSQL; on
-    // SQLite the server gathers statistics itself when it connects (`db::connect`).
+    // What the servers' own upkeep would do soon: autovacuum on PostgreSQL (statistics, and
+    // the GIN index's pending list merged); on SQLite the server gathers statistics itself
+    // when it connects (`db::connect`).
     let upkeep = match seeder.conn {
-        DbConnection::Postgresql(_) => "ANALYZE",
+        DbConnection::Postgresql(_) => "VACUUM ANALYZE",
         DbConnection::Sqlite(_) => "PRAGMA wal_checkpoint(TRUNCATE);",
     };
     seeder.conn.batch_execute(upkeep)?;
