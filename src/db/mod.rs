@@ -126,18 +126,35 @@ where
 /// Write transactions of this process take turns here. SQLite admits one writer at a time,
 /// and on PostgreSQL every public-visible write locks the one `site_state` row until it
 /// commits: either way writers run one by one, and queueing here holds neither a pooled
-/// connection nor a blocking thread, which readers would otherwise wait for.
+/// connection nor a thread, which readers would otherwise wait for.
 static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// Runs `work` in one transaction on a pooled connection, off the async workers, in this
-/// process's turn of writers.
+/// Runs `work` in one transaction on a pooled connection, in this process's turn of writers.
+/// The turn's holder runs on a thread of its own, not behind the reads queued for the
+/// blocking pool: waiting there while holding the turn made every writer behind it wait too
+/// (seconds at 256 connections, bench/RESULTS.md).
 pub async fn transaction<T, F>(pool: &Pool, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
     let _turn = WRITER.lock().await;
-    run(pool, |conn| in_transaction(conn, work)).await
+    let pool = pool.clone();
+    let (done, result) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("newsroom-write".into())
+        .spawn(move || {
+            let outcome = pool
+                .get()
+                .map_err(ApiError::from)
+                .and_then(|mut conn| in_transaction(&mut conn, work));
+            // The request may have gone; its transaction has ended either way.
+            let _ = done.send(outcome);
+        })
+        .map_err(|e| ApiError::internal(format!("cannot start a write thread: {e}")))?;
+    result
+        .await
+        .map_err(|_| ApiError::internal("the write thread ended without an answer"))?
 }
 
 /// Runs `work` in a transaction (a savepoint when one is open already). On SQLite a new
