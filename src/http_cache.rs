@@ -267,10 +267,10 @@ pub async fn public_cache(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let app = req.app_data::<web::Data<AppState>>().cloned();
     let cache = req.app_data::<web::Data<PublicCache>>().cloned();
-    let (Some(app), Some(cache), true) = (app, cache.clone(), is_public_read(&req)) else {
+    let (Some(app), Some(cache), true) = (app, cache.as_ref(), is_public_read(&req)) else {
         let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         let mut res = next.call(req).await?.map_into_boxed_body();
-        if let (Some(cache), true) = (cache, write) {
+        if let (Some(cache), true) = (&cache, write) {
             cache.watch.invalidate();
         }
         if res.request().path().starts_with("/api/v1/")

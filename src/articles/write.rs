@@ -400,7 +400,7 @@ fn check_references(conn: &mut DbConnection, draft: &Draft) -> Result<(), ApiErr
     }
 }
 
-/// How many forms of a derived slug (`slug`, `slug-2`, ...) are looked up one by one.
+/// How many forms of a derived slug (`slug`, `slug-2`, ...) are looked up at a time.
 const SLUG_CANDIDATES: u32 = 20;
 
 /// Which of `names` articles use, now or formerly.
@@ -420,22 +420,24 @@ fn slugs_among(conn: &mut DbConnection, names: &[&str]) -> Result<HashSet<String
     Ok(taken)
 }
 
-/// Slugs in use by articles, current or former, starting with `prefix`.
-fn slugs_like(conn: &mut DbConnection, prefix: &str) -> Result<HashSet<String>, ApiError> {
-    let pattern = format!("{prefix}%");
-    let mut taken: HashSet<String> = articles::table
-        .filter(articles::slug.like(&pattern))
-        .select(articles::slug)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    taken.extend(
-        article_slugs::table
-            .filter(article_slugs::slug.like(&pattern))
-            .select(article_slugs::slug)
-            .load::<String>(conn)?,
-    );
-    Ok(taken)
+/// The first free form of `base` (`base`, `base-2`, ...), looked up by the unique indexes
+/// `SLUG_CANDIDATES` forms at a time.
+fn first_free_slug(conn: &mut DbConnection, base: &Slug) -> Result<Slug, ApiError> {
+    let mut first = 1;
+    loop {
+        let candidates: Vec<Slug> = (first..first + SLUG_CANDIDATES)
+            .map(|n| match n {
+                1 => base.clone(),
+                n => base.with_suffix(n),
+            })
+            .collect();
+        let names: Vec<&str> = candidates.iter().map(Slug::as_str).collect();
+        let taken = slugs_among(conn, &names)?;
+        if let Some(free) = candidates.into_iter().find(|c| !taken.contains(c.as_str())) {
+            return Ok(free);
+        }
+        first += SLUG_CANDIDATES;
+    }
 }
 
 /// The slug to store: the requested one (409 if another article holds it, now or formerly) or
@@ -446,18 +448,7 @@ fn choose_slug(
     article_id: Option<i32>,
 ) -> Result<Slug, ApiError> {
     let Some(slug) = &draft.slug else {
-        let base = Slug::derive(&draft.title, "article");
-        // The title's slug or one of its first numbered forms, found by the unique indexes;
-        // past them (many namesakes), every slug with the prefix is read.
-        let candidates: Vec<Slug> = std::iter::once(base.clone())
-            .chain((2..=SLUG_CANDIDATES).map(|n| base.with_suffix(n)))
-            .collect();
-        let names: Vec<&str> = candidates.iter().map(Slug::as_str).collect();
-        let taken = slugs_among(conn, &names)?;
-        if let Some(free) = candidates.into_iter().find(|c| !taken.contains(c.as_str())) {
-            return Ok(free);
-        }
-        return Ok(base.first_free(&slugs_like(conn, base.as_str())?));
+        return first_free_slug(conn, &Slug::derive(&draft.title, "article"));
     };
     let current_owner: Option<i32> = articles::table
         .filter(articles::slug.eq(slug.as_str()))
