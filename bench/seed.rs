@@ -771,6 +771,7 @@ fn write_batch(
                 title: &a.title,
                 summary: &a.summary,
                 body_text: &a.text,
+                visible_at: a.published.then_some(a.at),
             },
         )?;
     }

@@ -10,7 +10,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::articles::{can_see, for_staff, summaries, ArticleKey, ArticleRow, ArticleSummary};
+use crate::articles::{
+    can_see, for_write, public_at, readable, summaries, ArticleKey, ArticleRow, ArticleSummary,
+};
 use crate::auth::{Caller, MaybeCaller};
 use crate::db::schema::{article_topics, articles as articles_table, related_links};
 use crate::db::{self, DbConnection};
@@ -102,10 +104,7 @@ fn curated(
         .limit(limit)
         .into_boxed();
     if !hidden_too {
-        query = query
-            .filter(articles_table::deleted_at.is_null())
-            .filter(articles_table::status.eq("published"))
-            .filter(articles_table::published_at.le(now));
+        query = query.filter(public_at(now));
     }
     let rows: Vec<(ArticleRow, String)> = query.load(conn)?;
     Ok(rows
@@ -327,29 +326,34 @@ fn store(conn: &mut DbConnection, id: i32, links: &[(i32, String)]) -> Result<()
     Ok(())
 }
 
-/// The full curated list as staff see it (hidden targets included).
-fn staff_list(conn: &mut DbConnection, id: i32) -> Result<Vec<RelatedItem>, ApiError> {
+/// The full curated list as the caller may see it: editors every target, authors the targets
+/// they may read (hidden ones included only when they are their own).
+fn staff_list(
+    conn: &mut DbConnection,
+    id: i32,
+    caller: &Caller,
+) -> Result<Vec<RelatedItem>, ApiError> {
     let picked = curated(conn, id, true, MAX_LINKS as i64)?;
+    let ids: Vec<i32> = picked.iter().map(|(row, _)| row.id).collect();
+    let visible = readable(conn, &ids, Some(caller))?;
     let entries = picked
         .into_iter()
+        .filter(|(row, _)| visible.contains(&row.id))
         .map(|(row, relation)| (row, relation, Origin::Curated))
         .collect();
     items(conn, entries)
 }
 
-/// 422 naming each target that is the article itself or does not exist.
+/// 422 naming each target that is the article itself or one the caller may not read (which is
+/// answered exactly as an article that does not exist).
 fn check_targets(
     conn: &mut DbConnection,
     id: i32,
     targets: &[(String, i32)],
+    caller: &Caller,
 ) -> Result<(), ApiError> {
     let ids: Vec<i32> = targets.iter().map(|(_, t)| *t).collect();
-    let existing: HashSet<i32> = articles_table::table
-        .filter(articles_table::id.eq_any(&ids))
-        .select(articles_table::id)
-        .load::<i32>(conn)?
-        .into_iter()
-        .collect();
+    let existing = readable(conn, &ids, Some(caller))?;
     let errors: Vec<FieldError> = targets
         .iter()
         .filter_map(|(field, target)| {
@@ -421,9 +425,11 @@ fn limit_links(links: &[(i32, String)]) -> Result<(), ApiError> {
 
 /// Link an article
 ///
-/// Adds a curated link. Editors and admins, or an author on their own article (and, with
-/// `reciprocal`, on the target too). A link to itself or to an unknown article -> 422; a link
-/// that exists -> 409.
+/// Adds a curated link. Link writes follow the rules of editing: editors and admins on any
+/// article, an author on their own while in draft or review (403 otherwise; with `reciprocal`
+/// the same on the target). A link to itself, to an unknown article or to one the caller may
+/// not read -> 422 (the same answer for both); a link that exists -> 409. The answer lists
+/// only targets the caller may read.
 #[utoipa::path(
     tag = "related",
     params(ArticleKey),
@@ -447,8 +453,8 @@ pub async fn create_link(
     let key = Key::from_path(&path.key)?;
     let body = body.0;
     let data = db::transaction(&state.pool, move |conn| {
-        let id = for_staff(conn, &key, &caller)?.id;
-        check_targets(conn, id, &[("target_id".into(), body.target_id)])?;
+        let id = for_write(conn, &key, &caller)?.id;
+        check_targets(conn, id, &[("target_id".into(), body.target_id)], &caller)?;
         let mut links = current(conn, id)?;
         if links.iter().any(|(t, _)| *t == body.target_id) {
             return Err(ApiError::Conflict(
@@ -465,7 +471,7 @@ pub async fn create_link(
         limit_links(&links)?;
         store(conn, id, &links)?;
         if body.reciprocal {
-            for_staff(conn, &Key::Id(body.target_id), &caller)?;
+            for_write(conn, &Key::Id(body.target_id), &caller)?;
             let mut back = current(conn, body.target_id)?;
             if !back.iter().any(|(t, _)| *t == id) {
                 place(&mut back, id, relation, None);
@@ -473,7 +479,7 @@ pub async fn create_link(
                 store(conn, body.target_id, &back)?;
             }
         }
-        staff_list(conn, id)
+        staff_list(conn, id, &caller)
     })
     .await?;
     Ok(HttpResponse::Created().json(RelatedList { data }))
@@ -491,7 +497,7 @@ pub struct UpdateLink {
 
 /// Change a link
 ///
-/// Its relation, or its place in the list (the others shift).
+/// Its relation, or its place in the list (the others shift). Who may: as for adding a link.
 #[utoipa::path(
     tag = "related",
     params(LinkPath),
@@ -517,7 +523,7 @@ pub async fn update_link(
     let key = Key::from_path(&key)?;
     let body = body.0;
     let data = db::transaction(&state.pool, move |conn| {
-        let id = for_staff(conn, &key, &caller)?.id;
+        let id = for_write(conn, &key, &caller)?.id;
         let mut links = current(conn, id)?;
         let Some(index) = links.iter().position(|(t, _)| *t == target) else {
             return Err(ApiError::not_found("link"));
@@ -528,7 +534,7 @@ pub async fn update_link(
         let at = position(body.position)?.unwrap_or(index);
         place(&mut links, target, relation, Some(at));
         store(conn, id, &links)?;
-        staff_list(conn, id)
+        staff_list(conn, id, &caller)
     })
     .await?;
     Ok(web::Json(RelatedList { data }))
@@ -545,8 +551,9 @@ pub struct LinkEntry {
 
 /// Replace the links
 ///
-/// The whole ordered list replaces the current one, atomically: any invalid entry -> 422
-/// naming it, and nothing changes.
+/// The whole ordered list replaces the current one, atomically: any invalid entry (a target
+/// that does not exist or that the caller may not read) -> 422 naming it, and nothing
+/// changes. Who may: as for adding a link.
 #[utoipa::path(
     tag = "related",
     params(ArticleKey),
@@ -571,7 +578,7 @@ pub async fn replace_links(
     let key = Key::from_path(&path.key)?;
     let entries = body.0;
     let data = db::transaction(&state.pool, move |conn| {
-        let id = for_staff(conn, &key, &caller)?.id;
+        let id = for_write(conn, &key, &caller)?.id;
         if entries.len() > MAX_LINKS {
             return Err(ApiError::invalid(
                 "body",
@@ -593,7 +600,7 @@ pub async fn replace_links(
             .enumerate()
             .map(|(i, e)| (format!("[{i}].target_id"), e.target_id))
             .collect();
-        check_targets(conn, id, &targets)?;
+        check_targets(conn, id, &targets, &caller)?;
         let links: Vec<(i32, String)> = entries
             .into_iter()
             .map(|e| {
@@ -604,7 +611,7 @@ pub async fn replace_links(
             })
             .collect();
         store(conn, id, &links)?;
-        staff_list(conn, id)
+        staff_list(conn, id, &caller)
     })
     .await?;
     Ok(web::Json(RelatedList { data }))
@@ -612,7 +619,8 @@ pub async fn replace_links(
 
 /// Remove a link
 ///
-/// Takes the target off the article's curated list; the links after it move up.
+/// Takes the target off the article's curated list; the links after it move up. Who may: as
+/// for adding a link.
 #[utoipa::path(
     tag = "related",
     params(LinkPath),
@@ -635,7 +643,7 @@ pub async fn delete_link(
     } = path.into_inner();
     let key = Key::from_path(&key)?;
     db::transaction(&state.pool, move |conn| {
-        let id = for_staff(conn, &key, &caller)?.id;
+        let id = for_write(conn, &key, &caller)?.id;
         let mut links = current(conn, id)?;
         let before = links.len();
         links.retain(|(t, _)| *t != target);

@@ -326,8 +326,15 @@ fn page(
     let (topic, author) = resolve(conn, listing)?;
     let now = db::now();
     // A search narrows the listing to its candidates, ranked once.
+    // The pool holds only what the caller may read: the public what is public; staff
+    // listings by status (which need a token) an author's own work or, for editors, all.
+    let pool = match (listing.visibility, listing.own) {
+        (Visibility::Public, _) => search::Pool::Public,
+        (_, Some(user)) => search::Pool::Byline(user),
+        (_, None) => search::Pool::All,
+    };
     let found = match &listing.q {
-        Some(q) => Some(search::candidates(conn, q)?),
+        Some(q) => Some(search::candidates(conn, q, pool)?),
         None => None,
     };
     let cursor_at = listing

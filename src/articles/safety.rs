@@ -11,9 +11,9 @@ use utoipa::{IntoParams, ToSchema};
 use super::write::{self, Draft};
 use super::{for_staff, load, search, set_feed_time, ArticleKey, ArticleRow, Byline, Status};
 use crate::auth::Caller;
-use crate::db::schema::{article_revisions, article_tombstones, articles, users};
+use crate::db::schema::{article_revisions, article_tombstones, articles, topics, users};
 use crate::db::{self, DbConnection};
-use crate::domain::Key;
+use crate::domain::{Key, Role};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::startup::AppState;
@@ -334,7 +334,8 @@ pub async fn get_revision(
     params(RevisionPath),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The article with the revision's state", body = super::Article,
+        (status = 200, description = "The article with the revision's state, and the references \
+            of the revision that no longer exist (`dropped`)", body = RestoredRevision,
             headers(("ETag" = String, description = "The article's new version"))),
         (status = 404, description = "No such article or revision", body = crate::error::Problem,
             content_type = "application/problem+json"),
@@ -352,30 +353,84 @@ pub async fn restore_revision(
     let RevisionPath { key, n } = path.into_inner();
     let key = Key::from_path(&key)?;
     let expect = Expect::new(&req, None);
-    let article = db::transaction(&state.pool, move |conn| {
+    let restored = db::transaction(&state.pool, move |conn| {
         let row = super::for_write(conn, &key, &caller)?;
         let old = one(conn, row.id, n)?;
+        let mut usable: Vec<i32> = topics::table
+            .filter(topics::id.eq_any(&old.topic_ids))
+            .select(topics::id)
+            .load(conn)?;
+        let (topic_ids, mut dropped) = keep_only("topic_ids", old.topic_ids, &usable);
+        usable = users::table
+            .filter(users::id.eq_any(&old.author_ids))
+            .filter(users::active.eq(true))
+            .select(users::id)
+            .load(conn)?;
+        usable.extend(super::author_ids(conn, row.id)?);
+        let (author_ids, dropped_authors) = keep_only("author_ids", old.author_ids, &usable);
+        dropped.extend(dropped_authors);
         let request = write::UpdateArticle {
             title: Some(old.title),
             slug: Some(old.slug),
             subtitle: Some(old.subtitle),
             summary: Some(old.summary),
             body: Some(old.body),
-            topic_ids: Some(old.topic_ids),
-            author_ids: Some(old.author_ids),
+            topic_ids: Some(topic_ids),
+            // With every byline of the revision gone, the current ones stay.
+            author_ids: (!author_ids.is_empty()).then_some(author_ids),
             status: Some(match old.status {
                 Status::Scheduled if old.published_at.is_some_and(|at| at <= Utc::now()) => {
                     Status::Published
                 }
                 status => status,
             }),
-            published_at: Some(old.published_at),
+            // Only editors set the publication time; an author's restore keeps the current one.
+            published_at: (caller.role >= Role::Editor).then_some(old.published_at),
             ..write::UpdateArticle::default()
         };
-        write::change(conn, &caller, row, request, &expect)
+        let article = write::change(conn, &caller, row, request, &expect)?;
+        Ok(RestoredRevision { article, dropped })
     })
     .await?;
-    Ok(super::with_etag(HttpResponse::Ok(), &article))
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::ETAG,
+            super::etag_of(restored.article.summary.version),
+        ))
+        .json(restored))
+}
+
+/// A reference of a revision that could not be restored: a topic deleted since, or a byline
+/// whose user has been deactivated (or removed) since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"field": "topic_ids", "id": 12}))]
+pub struct DroppedReference {
+    /// `topic_ids` or `author_ids`.
+    pub field: String,
+    pub id: i32,
+}
+
+/// The article after a revision was restored, and what of the revision was left out.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct RestoredRevision {
+    #[serde(flatten)]
+    pub article: super::Article,
+    /// References of the revision that no longer exist; empty when everything was restored.
+    pub dropped: Vec<DroppedReference>,
+}
+
+/// Splits a revision's references in `field` into those still `usable` (topics that exist;
+/// bylines already on the article or naming an active user) and those dropped.
+fn keep_only(field: &str, ids: Vec<i32>, usable: &[i32]) -> (Vec<i32>, Vec<DroppedReference>) {
+    let (kept, gone): (Vec<i32>, Vec<i32>) = ids.into_iter().partition(|id| usable.contains(id));
+    let dropped = gone
+        .into_iter()
+        .map(|id| DroppedReference {
+            field: field.to_owned(),
+            id,
+        })
+        .collect();
+    (kept, dropped)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -414,7 +469,9 @@ pub fn destroy(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
 
 /// Restore from the trash
 ///
-/// Brings a trashed article back as it was. Editors and admins; an author their own.
+/// Brings a trashed article back as it was. Restoring needs the right that trashing needed:
+/// editors and admins any article; an author only their own, and only if it was in draft or
+/// review when trashed (403 otherwise).
 #[utoipa::path(
     tag = "articles",
     params(ArticleKey),
@@ -436,7 +493,7 @@ pub async fn restore_article(
 ) -> Result<HttpResponse, ApiError> {
     let key = Key::from_path(&key.key)?;
     let article = db::transaction(&state.pool, move |conn| {
-        let row = for_staff(conn, &key, &caller)?;
+        let row = super::for_write(conn, &key, &caller)?;
         if row.deleted_at.is_none() {
             return Err(ApiError::Conflict("the article is not in the trash".into()));
         }
@@ -444,7 +501,7 @@ pub async fn restore_article(
         diesel::update(articles::table.find(row.id))
             .set(articles::deleted_at.eq(None::<NaiveDateTime>))
             .execute(conn)?;
-        let feed_at = (row.status == "published")
+        let feed_at = (row.status == super::stored::PUBLISHED)
             .then_some(row.published_at)
             .flatten();
         set_feed_time(conn, row.id, feed_at)?;

@@ -1,12 +1,19 @@
 //! Full-text search, the one place where the two databases differ: PostgreSQL keeps a tsvector
 //! per article (stemmed in the article's language where it has a stemmer) with a GIN index;
 //! SQLite keeps an FTS5 table (Porter stemming for English). Both are written on every change.
+//!
+//! A search considers a bounded pool of the most recently written matches, and that pool holds
+//! only what the caller may read (`Pool`): drafts never crowd public articles out of it.
+//! PostgreSQL keeps the public time beside each document (`visible_at`, kept by the write path
+//! with the feed times) so the GIN scan filters in one table; SQLite joins `articles`.
 
+use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
-use diesel::sql_types::{Double, Integer, Text};
+use diesel::sql_types::{Double, Integer, Nullable, Text, Timestamp};
 use diesel::{QueryableByName, RunQueryDsl};
 
-use crate::db::DbConnection;
+use super::stored;
+use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 
 /// The search document of one article.
@@ -16,6 +23,19 @@ pub struct Document<'a> {
     pub title: &'a str,
     pub summary: &'a str,
     pub body_text: &'a str,
+    /// Its publication time while published and out of the trash (the feed time), else None.
+    pub visible_at: Option<NaiveDateTime>,
+}
+
+/// Which articles a search may consider: what its caller may read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pool {
+    /// Public articles only.
+    Public,
+    /// Articles with this user's byline (an author's own work).
+    Byline(i32),
+    /// Every article (editors and admins).
+    All,
 }
 
 /// The PostgreSQL text search configuration for a language.
@@ -39,15 +59,16 @@ pub fn index(conn: &mut DbConnection, doc: &Document<'_>) -> Result<(), ApiError
         DbConnection::Postgresql(_) => {
             let config = pg_config(doc.language);
             diesel::sql_query(format!(
-                "INSERT INTO article_search (article_id, document) VALUES ($1, \
+                "INSERT INTO article_search (article_id, document, visible_at) VALUES ($1, \
                  setweight(to_tsvector('{config}', $2), 'A') || \
                  setweight(to_tsvector('{config}', $3), 'B') || \
-                 setweight(to_tsvector('{config}', $4), 'D'))"
+                 setweight(to_tsvector('{config}', $4), 'D'), $5)"
             ))
             .bind::<Integer, _>(doc.id)
             .bind::<Text, _>(doc.title)
             .bind::<Text, _>(doc.summary)
             .bind::<Text, _>(doc.body_text)
+            .bind::<Nullable<Timestamp>, _>(doc.visible_at)
             .execute(conn)?;
         }
         DbConnection::Sqlite(_) => {
@@ -60,6 +81,22 @@ pub fn index(conn: &mut DbConnection, doc: &Document<'_>) -> Result<(), ApiError
             .bind::<Text, _>(doc.body_text)
             .execute(conn)?;
         }
+    }
+    Ok(())
+}
+
+/// Sets when an article's document becomes public (None: not public), as its feed time.
+/// SQLite reads this from `articles` itself.
+pub fn set_visible(
+    conn: &mut DbConnection,
+    id: i32,
+    visible_at: Option<NaiveDateTime>,
+) -> Result<(), ApiError> {
+    if let DbConnection::Postgresql(_) = conn {
+        diesel::sql_query("UPDATE article_search SET visible_at = $1 WHERE article_id = $2")
+            .bind::<Nullable<Timestamp>, _>(visible_at)
+            .bind::<Integer, _>(id)
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -134,35 +171,88 @@ struct Candidate {
     rank: f64,
 }
 
-/// The `POOL` most recently written articles matching `q`, newest first, each with its rank
-/// (larger is better). Ranks are computed for these only.
-pub fn candidates(conn: &mut DbConnection, q: &str) -> Result<Vec<(i32, f64)>, ApiError> {
+/// The `POOL` most recently written articles matching `q` that `pool` admits, newest first,
+/// each with its rank (larger is better). Ranks are computed for these only.
+pub fn candidates(
+    conn: &mut DbConnection,
+    q: &str,
+    pool: Pool,
+) -> Result<Vec<(i32, f64)>, ApiError> {
     let text = query_text(Dialect::of(conn), q);
-    let query = match conn {
-        DbConnection::Postgresql(_) => format!(
-            "SELECT found.article_id AS id, CAST(ts_rank(found.document, input.query) AS DOUBLE PRECISION) AS rank \
-             FROM (SELECT websearch_to_tsquery('english', $1) || websearch_to_tsquery('russian', $1) \
-                   || websearch_to_tsquery('simple', $1) AS query) AS input, \
-             LATERAL (SELECT article_id, document FROM article_search WHERE document @@ input.query \
-                      ORDER BY article_id DESC LIMIT {POOL}) AS found \
-             ORDER BY found.article_id DESC"
-        ),
-        DbConnection::Sqlite(_) => format!(
-            "SELECT rowid AS id, -bm25(article_search, 10.0, 4.0, 1.0) AS rank FROM article_search \
-             WHERE article_search MATCH ? ORDER BY rowid DESC LIMIT {POOL}"
-        ),
+    let now = db::now();
+    match conn {
+        DbConnection::Postgresql(_) => {
+            let admits = match pool {
+                Pool::Public => "AND visible_at <= $2",
+                Pool::Byline(_) => {
+                    "AND article_id IN (SELECT article_id FROM article_authors WHERE user_id = $2)"
+                }
+                Pool::All => "",
+            };
+            let query = format!(
+                "SELECT found.article_id AS id, CAST(ts_rank(found.document, input.query) AS DOUBLE PRECISION) AS rank \
+                 FROM (SELECT websearch_to_tsquery('english', $1) || websearch_to_tsquery('russian', $1) \
+                       || websearch_to_tsquery('simple', $1) AS query) AS input, \
+                 LATERAL (SELECT article_id, document FROM article_search \
+                          WHERE document @@ input.query {admits} \
+                          ORDER BY article_id DESC LIMIT {POOL}) AS found \
+                 ORDER BY found.article_id DESC"
+            );
+            // PostgreSQL prices a scan by the table's few pages, not by the documents it would
+            // detoast to test each row: it scans the whole archive for a rare word (350 ms at
+            // 100,000 articles), or the newest ids backwards for a word in one article of
+            // twenty (170 ms), where the GIN index answers in 5-15 ms.
+            db::in_transaction(conn, |conn| {
+                conn.batch_execute(
+                    "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off",
+                )?;
+                load(conn, query, text, pool, now, None)
+            })
+        }
+        DbConnection::Sqlite(_) => {
+            let admits = match pool {
+                Pool::Public => {
+                    "AND articles.status = ? AND articles.published_at <= ? \
+                     AND articles.deleted_at IS NULL"
+                }
+                Pool::Byline(_) => {
+                    "AND articles.id IN (SELECT article_id FROM article_authors WHERE user_id = ?)"
+                }
+                Pool::All => "",
+            };
+            let query = format!(
+                "SELECT article_search.rowid AS id, -bm25(article_search, 10.0, 4.0, 1.0) AS rank \
+                 FROM article_search JOIN articles ON articles.id = article_search.rowid \
+                 WHERE article_search MATCH ? {admits} \
+                 ORDER BY article_search.rowid DESC LIMIT {POOL}"
+            );
+            load(conn, query, text, pool, now, Some(stored::PUBLISHED))
+        }
+    }
+}
+
+/// Runs a candidate query with the binds its pool asks for: the text, then the public time
+/// (after the stored status where the dialect compares it), or the byline's user.
+fn load(
+    conn: &mut DbConnection,
+    query: String,
+    text: String,
+    pool: Pool,
+    now: NaiveDateTime,
+    status: Option<&'static str>,
+) -> Result<Vec<(i32, f64)>, ApiError> {
+    let mut query = diesel::sql_query(query)
+        .into_boxed::<<DbConnection as diesel::Connection>::Backend>()
+        .bind::<Text, _>(text);
+    query = match pool {
+        Pool::Public => match status {
+            Some(status) => query.bind::<Text, _>(status).bind::<Timestamp, _>(now),
+            None => query.bind::<Timestamp, _>(now),
+        },
+        Pool::Byline(user) => query.bind::<Integer, _>(user),
+        Pool::All => query,
     };
-    let found: Vec<Candidate> = match conn {
-        // PostgreSQL prices a scan by the table's few pages, not by the documents it would
-        // detoast to test each row: it scans the whole archive for a rare word (350 ms at
-        // 100,000 articles), or the newest ids backwards for a word in one article of twenty
-        // (170 ms), where the GIN index answers in 5-15 ms.
-        DbConnection::Postgresql(_) => crate::db::in_transaction(conn, |conn| {
-            conn.batch_execute("SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off")?;
-            Ok(diesel::sql_query(query).bind::<Text, _>(text).load(conn)?)
-        })?,
-        DbConnection::Sqlite(_) => diesel::sql_query(query).bind::<Text, _>(text).load(conn)?,
-    };
+    let found: Vec<Candidate> = query.load(conn)?;
     Ok(found.into_iter().map(|c| (c.id, c.rank)).collect())
 }
 

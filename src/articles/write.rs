@@ -12,7 +12,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::safety::{self, Expect};
-use super::{for_write, load, search, ArticleKey, ArticleRow, CoverImage, Seo, Status};
+use super::{for_write, load, search, stored, ArticleKey, ArticleRow, CoverImage, Seo, Status};
 use crate::auth::Caller;
 use crate::db::schema::{article_authors, article_slugs, articles, topics, users};
 use crate::db::{self, DbConnection};
@@ -370,28 +370,43 @@ pub fn apply(mut draft: Draft, req: UpdateArticle) -> Result<Draft, ApiError> {
 }
 
 /// 422 for ids in `ids` that `existing` does not hold, naming each by index.
-fn check_ids_exist(field: &str, ids: &[i32], existing: &[i32]) -> Vec<FieldError> {
+fn check_ids_exist(field: &str, ids: &[i32], existing: &[i32], message: &str) -> Vec<FieldError> {
     ids.iter()
         .enumerate()
         .filter(|(_, id)| !existing.contains(id))
-        .map(|(i, _)| FieldError::new(format!("{field}[{i}]"), "no such id"))
+        .map(|(i, _)| FieldError::new(format!("{field}[{i}]"), message))
         .collect()
 }
 
-fn check_references(conn: &mut DbConnection, draft: &Draft) -> Result<(), ApiError> {
+/// 422 unless every topic exists and every byline that the change adds names an active user.
+/// Bylines already on the article stay valid when their user is deactivated later.
+fn check_references(
+    conn: &mut DbConnection,
+    draft: &Draft,
+    current_authors: &[i32],
+) -> Result<(), ApiError> {
     let topics_found: Vec<i32> = topics::table
         .filter(topics::id.eq_any(&draft.topic_ids))
         .select(topics::id)
         .load(conn)?;
-    let users_found: Vec<i32> = users::table
-        .filter(users::id.eq_any(&draft.author_ids))
+    let added: Vec<i32> = draft
+        .author_ids
+        .iter()
+        .copied()
+        .filter(|id| !current_authors.contains(id))
+        .collect();
+    let mut users_found: Vec<i32> = users::table
+        .filter(users::id.eq_any(&added))
+        .filter(users::active.eq(true))
         .select(users::id)
         .load(conn)?;
-    let mut errors = check_ids_exist("topic_ids", &draft.topic_ids, &topics_found);
+    users_found.extend_from_slice(current_authors);
+    let mut errors = check_ids_exist("topic_ids", &draft.topic_ids, &topics_found, "no such id");
     errors.extend(check_ids_exist(
         "author_ids",
         &draft.author_ids,
         &users_found,
+        "no such active user",
     ));
     if errors.is_empty() {
         Ok(())
@@ -475,9 +490,11 @@ fn choose_slug(
 fn save(
     conn: &mut DbConnection,
     draft: Draft,
-    existing: Option<&ArticleRow>,
+    existing: Option<(&ArticleRow, &Draft)>,
 ) -> Result<i32, ApiError> {
-    check_references(conn, &draft)?;
+    let current_authors = existing.map_or(&[][..], |(_, before)| &before.author_ids[..]);
+    check_references(conn, &draft, current_authors)?;
+    let existing = existing.map(|(row, _)| row);
     let slug = choose_slug(conn, &draft, existing.map(|r| r.id))?;
     let text = plain_text(&draft.body);
     let words = i32::try_from(text.split_whitespace().count()).unwrap_or(i32::MAX);
@@ -491,42 +508,44 @@ fn save(
         credit: None,
     });
     let has_cover = draft.cover_image.is_some();
-    let values = (
-        articles::slug.eq(slug.as_str()),
-        articles::title.eq(&draft.title),
-        articles::subtitle.eq(&draft.subtitle),
-        articles::summary.eq(&draft.summary),
-        articles::body.eq(&draft.body),
-        articles::status.eq(stored_status),
-        articles::published_at.eq(draft.published_at),
-        articles::language.eq(&draft.language),
-        articles::primary_topic_id.eq(draft.primary_topic_id),
+    let values =
         (
-            articles::cover_image_url.eq(has_cover.then_some(cover.url)),
-            articles::cover_image_alt.eq(cover.alt),
-            articles::cover_image_caption.eq(cover.caption),
-            articles::cover_image_credit.eq(cover.credit),
-        ),
-        articles::source.eq(&draft.source),
-        (
-            articles::seo_title.eq(&draft.seo.title),
-            articles::seo_description.eq(&draft.seo.description),
-            articles::seo_canonical_url.eq(&draft.seo.canonical_url),
-        ),
-        articles::word_count.eq(words),
-        articles::reading_time_minutes.eq(reading),
-        articles::updated_at.eq(now),
-        // Delta sync stamps it again when its time comes.
-        articles::pending_live
-            .eq(stored_status == "published" && draft.published_at.is_some_and(|at| at > now)),
-    );
+            articles::slug.eq(slug.as_str()),
+            articles::title.eq(&draft.title),
+            articles::subtitle.eq(&draft.subtitle),
+            articles::summary.eq(&draft.summary),
+            articles::body.eq(&draft.body),
+            articles::status.eq(stored_status),
+            articles::published_at.eq(draft.published_at),
+            articles::language.eq(&draft.language),
+            articles::primary_topic_id.eq(draft.primary_topic_id),
+            (
+                articles::cover_image_url.eq(has_cover.then_some(cover.url)),
+                articles::cover_image_alt.eq(cover.alt),
+                articles::cover_image_caption.eq(cover.caption),
+                articles::cover_image_credit.eq(cover.credit),
+            ),
+            articles::source.eq(&draft.source),
+            (
+                articles::seo_title.eq(&draft.seo.title),
+                articles::seo_description.eq(&draft.seo.description),
+                articles::seo_canonical_url.eq(&draft.seo.canonical_url),
+            ),
+            articles::word_count.eq(words),
+            articles::reading_time_minutes.eq(reading),
+            articles::updated_at.eq(now),
+            // Delta sync stamps it again when its time comes.
+            articles::pending_live
+                .eq(stored_status == stored::PUBLISHED
+                    && draft.published_at.is_some_and(|at| at > now)),
+        );
     let id = match existing {
         Some(row) => {
             diesel::update(articles::table.find(row.id))
                 .set(values)
                 .execute(conn)?;
             if row.slug != slug.as_str() {
-                if row.status == "published" {
+                if row.status == stored::PUBLISHED {
                     diesel::insert_into(article_slugs::table)
                         .values((
                             article_slugs::slug.eq(&row.slug),
@@ -548,7 +567,7 @@ fn save(
             .returning(articles::id)
             .get_result(conn)?,
     };
-    let feed_at = (stored_status == "published")
+    let feed_at = (stored_status == stored::PUBLISHED)
         .then_some(draft.published_at)
         .flatten();
     tree::set_article_topics(conn, id, &draft.topic_ids, feed_at)?;
@@ -573,6 +592,7 @@ fn save(
             title: &draft.title,
             summary: draft.summary.as_deref().unwrap_or(""),
             body_text: &text,
+            visible_at: feed_at,
         },
     )?;
     Ok(id)
@@ -584,6 +604,9 @@ pub fn create(
     caller: &Caller,
     req: CreateArticle,
 ) -> Result<ArticleRow, ApiError> {
+    if req.published_at.is_some() {
+        check_sets_time(caller)?;
+    }
     let mut draft = apply(Draft::default(), req.into())?;
     check_workflow(caller, draft.status)?;
     if draft.author_ids.is_empty() {
@@ -615,11 +638,39 @@ fn check_own_byline(caller: &Caller, draft: &Draft) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Only editors and admins set the publication time: an author's pre-set time would turn an
+/// editor's later "publish" into a schedule or a backdate.
+fn check_sets_time(caller: &Caller) -> Result<(), ApiError> {
+    if caller.role < Role::Editor {
+        return Err(ApiError::Forbidden(
+            "published_at: only editors and admins set the publication time".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Authors may add bylines; removing one (a co-author's or their own) needs an editor, since
+/// the co-author would lose access to the article.
+fn check_bylines_kept(caller: &Caller, before: &Draft, after: &Draft) -> Result<(), ApiError> {
+    let removed = before
+        .author_ids
+        .iter()
+        .any(|id| !after.author_ids.contains(id));
+    if caller.role < Role::Editor && removed {
+        return Err(ApiError::Forbidden(
+            "author_ids: only editors and admins remove a byline".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Create an article
 ///
-/// Authors, editors and admins. Authors may only create `draft` or `review` (else 403). The
-/// caller is the author unless `author_ids` says otherwise. `published` without `published_at`
-/// means now; `scheduled` needs a future `published_at` and turns public at that instant.
+/// Authors, editors and admins. Authors may only create `draft` or `review` and may not set
+/// `published_at` (else 403). The caller is the author unless `author_ids` says otherwise
+/// (every id an active user, else 422; an author must name themselves). `published` without
+/// `published_at` means now; `scheduled` needs a future `published_at` and turns public at
+/// that instant.
 #[utoipa::path(
     tag = "articles",
     request_body = CreateArticle,
@@ -692,7 +743,8 @@ fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError>
 /// Update an article
 ///
 /// Partial update under the rules of creation. Editors and admins change any article; authors
-/// their own while in `draft` or `review`, and may not publish. Changing the slug of a
+/// their own while in `draft` or `review`, and may not publish, change `published_at` or
+/// remove a byline (403; adding bylines of active users is fine). Changing the slug of a
 /// published article keeps the old one, which then redirects. Every change bumps `version`
 /// and `updated_at`. Send `If-Match` with the `ETag` of your read (412 when stale) or the
 /// `version` you read in the body (409 when stale) so that a concurrent edit is never lost.
@@ -752,12 +804,16 @@ pub fn change(
     }
     let before = current(conn, &row)?;
     let draft = apply(before.clone(), request)?;
+    if draft.published_at != before.published_at {
+        check_sets_time(caller)?;
+    }
+    check_bylines_kept(caller, &before, &draft)?;
     check_own_byline(caller, &draft)?;
     // Claim the version first: it locks the row, so a concurrent writer waits here and then
     // finds the version gone, before it writes anything.
     safety::claim_version(conn, &row).map_err(|e| expect.lost(e))?;
     safety::record(conn, &row, &before, caller.id())?;
-    save(conn, draft, Some(&row))?;
+    save(conn, draft, Some((&row, &before)))?;
     let row =
         ArticleRow::find(conn, &Key::Id(row.id))?.ok_or_else(|| ApiError::not_found("article"))?;
     load(conn, row)

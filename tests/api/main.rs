@@ -35,6 +35,7 @@ mod demo;
 mod errors;
 mod feed;
 mod feeds;
+mod hardening;
 mod health;
 mod helpers;
 mod links;

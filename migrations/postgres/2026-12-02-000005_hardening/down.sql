@@ -1,0 +1,1 @@
+ALTER TABLE article_search DROP COLUMN visible_at;

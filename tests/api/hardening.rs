@@ -1,0 +1,528 @@
+//! What an attacker's probe found: a hostile author, an anonymous client and a confused one.
+//! Each test names the point of the hardening issue it covers.
+
+use newsroom::auth::Caller;
+use newsroom::domain::Role;
+use newsroom::users::UserRow;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, error_fields, spawn_app, Backend, TestApp, TestUser};
+
+fn id(v: &Value) -> i64 {
+    v["id"].as_i64().unwrap()
+}
+
+async fn draft(app: &TestApp, owner: &TestUser, title: &str) -> Value {
+    app.create(
+        "/api/v1/articles",
+        &owner.token,
+        json!({"title": title, "body": format!("<p>{title}</p>")}),
+    )
+    .await
+}
+
+async fn status_of(
+    app: &TestApp,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+) -> u16 {
+    let request = app.request(method, path, Some(token));
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request,
+    };
+    request.send().await.unwrap().status().as_u16()
+}
+
+/// The problem document of a response, for comparing two answers byte for byte but the
+/// request id.
+async fn answer(response: reqwest::Response) -> (u16, String) {
+    let status = response.status().as_u16();
+    (status, response.text().await.unwrap())
+}
+
+/// Point 1: a link target the caller may not read is answered exactly like one that does not
+/// exist, and no answer carries it.
+async fn link_writes_never_reveal_hidden_articles(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let author = app.user(Role::Author).await;
+    let colleague = app.user(Role::Author).await;
+    let own = draft(&app, &author, "My own draft").await;
+    let secret = draft(&app, &colleague, "A colleague's secret scoop").await;
+    let trashed = app
+        .published(&editor.token, "Withdrawn story", json!({}))
+        .await;
+    assert_eq!(
+        app.delete(
+            &format!("/api/v1/articles/{}", id(&trashed)),
+            Some(&editor.token)
+        )
+        .await
+        .status(),
+        204
+    );
+    let links = format!("/api/v1/articles/{}/related", id(&own));
+    let post = |target: i64| {
+        let (app, links, token) = (&app, &links, author.token.clone());
+        async move {
+            app.send_json(
+                Method::POST,
+                links,
+                Some(&token),
+                &json!({"target_id": target}),
+            )
+            .await
+        }
+    };
+    let put = |target: i64| {
+        let (app, links, token) = (&app, &links, author.token.clone());
+        async move {
+            app.send_json(
+                Method::PUT,
+                links,
+                Some(&token),
+                &json!([{"target_id": target}]),
+            )
+            .await
+        }
+    };
+    let missing = 999_999;
+    let absent_post = answer(post(missing).await).await;
+    let absent_put = answer(put(missing).await).await;
+    assert_eq!(absent_post.0, 422);
+    assert_eq!(absent_put.0, 422);
+    for hidden in [id(&secret), id(&trashed)] {
+        let shown = answer(post(hidden).await).await;
+        assert_eq!(shown, absent_post, "POST naming a hidden article");
+        assert!(!shown.1.contains("secret scoop") && !shown.1.contains("Withdrawn"));
+        assert_eq!(answer(put(hidden).await).await, absent_put, "PUT");
+    }
+
+    // An editor links the author's draft to the colleague's draft: the author's next answers
+    // list the links the author may read, never the colleague's draft.
+    let public = app
+        .published(&editor.token, "Public story", json!({}))
+        .await;
+    let by_editor = app
+        .send_json(
+            Method::POST,
+            &links,
+            Some(&editor.token),
+            &json!({"target_id": id(&secret)}),
+        )
+        .await;
+    assert_eq!(by_editor.status(), 201);
+    let response = post(id(&public)).await;
+    assert_eq!(response.status(), 201);
+    let text = response.text().await.unwrap();
+    assert!(text.contains("Public story"));
+    assert!(!text.contains("secret scoop"), "{text}");
+    let staff: Value = app
+        .send_json(
+            Method::POST,
+            &links,
+            Some(&editor.token),
+            &json!({"target_id": id(&trashed)}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        staff["data"].as_array().unwrap().len(),
+        3,
+        "editors see all"
+    );
+    let patched = app
+        .send_json(
+            Method::PATCH,
+            &format!("{links}/{}", id(&public)),
+            Some(&author.token),
+            &json!({"position": 0}),
+        )
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(patched.contains("Public story") && !patched.contains("secret scoop"));
+    assert!(!patched.contains("Withdrawn"));
+}
+
+/// Points 2 and 3: restoring needs the right trashing needed; link writes on an article past
+/// review need an editor.
+async fn authors_cannot_undo_or_relink_what_editors_published(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let author = app.user(Role::Author).await;
+    let colleague = app.user(Role::Author).await;
+    let theirs = app
+        .published(
+            &editor.token,
+            "Published under the author's byline",
+            json!({"author_ids": [author.id]}),
+        )
+        .await;
+    let other = app
+        .published(&editor.token, "Another story", json!({}))
+        .await;
+    let path = format!("/api/v1/articles/{}", id(&theirs));
+    let links = format!("{path}/related");
+    let token = author.token.as_str();
+
+    for (method, path, body) in [
+        (
+            Method::POST,
+            links.clone(),
+            Some(json!({"target_id": id(&other)})),
+        ),
+        (
+            Method::PUT,
+            links.clone(),
+            Some(json!([{"target_id": id(&other)}])),
+        ),
+    ] {
+        assert_eq!(status_of(&app, method, &path, token, body).await, 403);
+    }
+    let linked = app
+        .send_json(
+            Method::POST,
+            &links,
+            Some(&editor.token),
+            &json!({"target_id": id(&other)}),
+        )
+        .await;
+    assert_eq!(linked.status(), 201);
+    let link = format!("{links}/{}", id(&other));
+    assert_eq!(
+        status_of(
+            &app,
+            Method::PATCH,
+            &link,
+            token,
+            Some(json!({"position": 0}))
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        status_of(&app, Method::DELETE, &link, token, None).await,
+        403
+    );
+
+    // The editor trashes it; the author may not bring it back.
+    assert_eq!(app.delete(&path, Some(&editor.token)).await.status(), 204);
+    let restore = format!("{path}/restore");
+    assert_problem(
+        app.request(Method::POST, &restore, Some(token))
+            .send()
+            .await
+            .unwrap(),
+        403,
+    )
+    .await;
+    assert_eq!(app.get(&path, None).await.status(), 404, "still trashed");
+
+    // Their own draft they trash and restore; a colleague's trashed draft is not theirs to see.
+    let own = draft(&app, &author, "Own draft").await;
+    let own_path = format!("/api/v1/articles/{}", id(&own));
+    assert_eq!(app.delete(&own_path, Some(token)).await.status(), 204);
+    let restored = app
+        .request(Method::POST, &format!("{own_path}/restore"), Some(token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restored.status(), 200);
+    let hidden = draft(&app, &colleague, "Colleague's draft").await;
+    let hidden_path = format!("/api/v1/articles/{}", id(&hidden));
+    assert_eq!(
+        app.delete(&hidden_path, Some(&colleague.token))
+            .await
+            .status(),
+        204
+    );
+    assert_problem(
+        app.request(Method::POST, &format!("{hidden_path}/restore"), Some(token))
+            .send()
+            .await
+            .unwrap(),
+        404,
+    )
+    .await;
+    // Editors restore anything.
+    let back = app
+        .request(Method::POST, &restore, Some(&editor.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(back.status(), 200);
+}
+
+/// Point 4: only editors set `published_at`.
+async fn only_editors_set_the_publication_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let author = app.user(Role::Author).await;
+    let problem = assert_problem(
+        app.send_json(
+            Method::POST,
+            "/api/v1/articles",
+            Some(&author.token),
+            &json!({"title": "Pre-dated", "body": "x", "published_at": "2020-01-01T00:00:00Z"}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("published_at"));
+    let own = draft(&app, &author, "Mine").await;
+    let path = format!("/api/v1/articles/{}", id(&own));
+    let problem = assert_problem(
+        app.send_json(
+            Method::PATCH,
+            &path,
+            Some(&author.token),
+            &json!({"published_at": "2030-01-01T00:00:00Z"}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert!(problem["detail"].as_str().unwrap().contains("published_at"));
+    // Sending back the time it has (none) is no change.
+    let same = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&author.token),
+            &json!({"published_at": null, "status": "review"}),
+        )
+        .await;
+    assert_eq!(same.status(), 200);
+    let scheduled = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&editor.token),
+            &json!({"published_at": "2030-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_eq!(scheduled.status(), 200);
+    let read: Value = scheduled.json().await.unwrap();
+    assert_eq!(read["published_at"], "2030-01-01T00:00:00Z");
+}
+
+/// Point 5: bylines name active users; authors add bylines but never remove one.
+async fn bylines_are_added_by_authors_and_removed_by_editors(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.user(Role::Admin).await;
+    let editor = app.user(Role::Editor).await;
+    let author = app.user(Role::Author).await;
+    let colleague = app.user(Role::Author).await;
+    let gone = app.user(Role::Author).await;
+    let deactivated = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", gone.id),
+            Some(&admin.token),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(deactivated.status(), 200);
+
+    let problem = assert_problem(
+        app.send_json(
+            Method::POST,
+            "/api/v1/articles",
+            Some(&editor.token),
+            &json!({"title": "T", "body": "x", "author_ids": [author.id, gone.id]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&problem), ["author_ids[1]"]);
+
+    let own = draft(&app, &author, "Shared story").await;
+    let path = format!("/api/v1/articles/{}", id(&own));
+    let patch = |token: String, body: Value| {
+        let (app, path) = (&app, &path);
+        async move {
+            app.send_json(Method::PATCH, path, Some(&token), &body)
+                .await
+                .status()
+                .as_u16()
+        }
+    };
+    assert_eq!(
+        patch(
+            author.token.clone(),
+            json!({"author_ids": [author.id, gone.id]})
+        )
+        .await,
+        422
+    );
+    assert_eq!(
+        patch(
+            author.token.clone(),
+            json!({"author_ids": [author.id, colleague.id]})
+        )
+        .await,
+        200,
+        "authors add a co-author"
+    );
+    assert_eq!(
+        patch(
+            author.token.clone(),
+            json!({"author_ids": [colleague.id, author.id]})
+        )
+        .await,
+        200,
+        "and reorder"
+    );
+    assert_eq!(
+        patch(author.token.clone(), json!({"author_ids": [author.id]})).await,
+        403,
+        "but never drop one"
+    );
+    assert_eq!(
+        patch(author.token.clone(), json!({"author_ids": [colleague.id]})).await,
+        403,
+        "themselves included"
+    );
+    assert_eq!(
+        patch(
+            colleague.token.clone(),
+            json!({"author_ids": [colleague.id]})
+        )
+        .await,
+        403
+    );
+    assert_eq!(
+        patch(editor.token.clone(), json!({"author_ids": [author.id]})).await,
+        200,
+        "editors remove bylines"
+    );
+
+    // A byline whose user was deactivated later stays, and the article stays editable.
+    let old = app
+        .published(
+            &editor.token,
+            "Old story",
+            json!({"author_ids": [colleague.id]}),
+        )
+        .await;
+    let off = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", colleague.id),
+            Some(&admin.token),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(off.status(), 200);
+    let edited = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/articles/{}", id(&old)),
+            Some(&editor.token),
+            &json!({"title": "Old story, corrected"}),
+        )
+        .await;
+    assert_eq!(edited.status(), 200);
+}
+
+/// Point 6: one author's drafts cannot push a word out of public search, and trashing or
+/// unpublishing takes an article out of the public pool at once.
+async fn search_pools_hold_only_what_the_caller_may_read(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let author = app.user(Role::Author).await;
+    let story = app
+        .published(&editor.token, "Avalanche warning in the Pamirs", json!({}))
+        .await;
+    // More drafts than the search pool holds, all newer and all matching.
+    {
+        let mut conn = app.conn();
+        let user = UserRow::find(&mut conn, author.id).unwrap().unwrap();
+        let caller = Caller {
+            user,
+            role: Role::Author,
+        };
+        for i in 0..=newsroom::articles::search::POOL {
+            let request: newsroom::articles::write::CreateArticle = serde_json::from_value(json!({
+                "title": format!("Avalanche draft {i}"),
+                "body": "<p>avalanche avalanche avalanche</p>"
+            }))
+            .unwrap();
+            newsroom::articles::write::create(&mut conn, &caller, request).unwrap();
+        }
+    }
+    let found = |token: Option<String>, query: &'static str| {
+        let app = &app;
+        async move {
+            let response = app
+                .get(&format!("/api/v1/articles?{query}"), token.as_deref())
+                .await;
+            assert_eq!(response.status(), 200);
+            crate::helpers::ids(&response.json().await.unwrap())
+        }
+    };
+    assert_eq!(found(None, "q=avalanche").await, [id(&story)]);
+    assert_eq!(
+        found(Some(author.token.clone()), "q=avalanche").await,
+        [id(&story)],
+        "a plain search is the public one, for anyone"
+    );
+    let own = found(
+        Some(author.token.clone()),
+        "q=avalanche&status=draft&limit=100",
+    )
+    .await;
+    assert_eq!(own.len(), 100, "authors search their own drafts");
+    let path = format!("/api/v1/articles/{}", id(&story));
+    let unpublished = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&editor.token),
+            &json!({"status": "draft"}),
+        )
+        .await;
+    assert_eq!(unpublished.status(), 200);
+    assert!(found(None, "q=avalanche").await.is_empty());
+    let republished = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&editor.token),
+            &json!({"status": "published"}),
+        )
+        .await;
+    assert_eq!(republished.status(), 200);
+    assert_eq!(found(None, "q=avalanche").await, [id(&story)]);
+    assert_eq!(app.delete(&path, Some(&editor.token)).await.status(), 204);
+    assert!(found(None, "q=avalanche").await.is_empty());
+    let restored = app
+        .request(
+            Method::POST,
+            &format!("{path}/restore"),
+            Some(&editor.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restored.status(), 200);
+    assert_eq!(found(None, "q=avalanche").await, [id(&story)]);
+}
+
+backend_tests!(
+    link_writes_never_reveal_hidden_articles,
+    authors_cannot_undo_or_relink_what_editors_published,
+    only_editors_set_the_publication_time,
+    bylines_are_added_by_authors_and_removed_by_editors,
+    search_pools_hold_only_what_the_caller_may_read,
+);
