@@ -19,8 +19,8 @@ use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 
+use newsroom::articles::html::plain_text;
 use newsroom::articles::search;
-use newsroom::articles::write::plain_text;
 use newsroom::auth::password;
 use newsroom::config::DatabaseUrl;
 use newsroom::db::schema::{

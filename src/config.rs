@@ -140,6 +140,8 @@ pub struct Config {
     pub response_cache_bytes: usize,
     /// The site's public base URL (no trailing slash), for links in feeds.
     pub public_url: String,
+    /// Hosts whose `https:` iframes article bodies may embed.
+    pub embed_hosts: Vec<String>,
 }
 
 /// Reads variables through `lookup`, so tests need not touch the process environment.
@@ -234,6 +236,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let pool_size = self.parse_number("NEWSROOM_DB_POOL_SIZE", default_pool, 1, 256)?;
         let body_limit = self.parse_number("NEWSROOM_BODY_LIMIT", 1usize << 20, 1024, 64 << 20)?;
         let cors_origins = self.cors_origins()?;
+        let embed_hosts = self.embed_hosts()?;
         let jwt = JwtConfig {
             issuer: self
                 .get("NEWSROOM_JWT_ISSUER")
@@ -286,7 +289,44 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             cache_control,
             response_cache_bytes,
             public_url,
+            embed_hosts,
         })
+    }
+
+    /// `NEWSROOM_EMBED_HOSTS`: comma-separated host names, or `none`.
+    fn embed_hosts(&self) -> Result<Vec<String>, ConfigError> {
+        const VAR: &str = "NEWSROOM_EMBED_HOSTS";
+        let Some(raw) = self.get(VAR) else {
+            return Ok(crate::articles::html::DEFAULT_EMBED_HOSTS
+                .map(String::from)
+                .to_vec());
+        };
+        if raw.trim().eq_ignore_ascii_case("none") {
+            return Ok(Vec::new());
+        }
+        raw.split(',')
+            .map(|h| h.trim().to_ascii_lowercase())
+            .filter(|h| !h.is_empty())
+            .map(|host| {
+                let valid = host.len() <= 253
+                    && host.split('.').all(|label| {
+                        (1..=63).contains(&label.len())
+                            && label
+                                .bytes()
+                                .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                            && !label.starts_with('-')
+                            && !label.ends_with('-')
+                    });
+                if valid {
+                    Ok(host)
+                } else {
+                    Err(ConfigError::new(
+                        VAR,
+                        format!("`{host}` is not a host name such as www.youtube.com"),
+                    ))
+                }
+            })
+            .collect()
     }
 
     fn cors_origins(&self) -> Result<CorsOrigins, ConfigError> {
@@ -309,17 +349,35 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             };
         }
         for origin in &origins {
-            let valid = (origin.starts_with("http://") || origin.starts_with("https://"))
-                && !origin["https://".len().min(origin.len())..].contains('/');
-            if !valid {
+            if !is_origin(origin) {
                 return Err(ConfigError::new(
                     "NEWSROOM_CORS_ORIGINS",
-                    format!("`{origin}` is not an origin such as https://www.example.com"),
+                    format!(
+                        "`{origin}` is not an origin such as https://www.example.com \
+                         (ASCII only: write international names in punycode)"
+                    ),
                 ));
             }
         }
         Ok(CorsOrigins::List(origins))
     }
+}
+
+/// A web origin as browsers send it: `http(s)://host[:port]`, in ASCII, nothing else.
+fn is_origin(origin: &str) -> bool {
+    if !origin.is_ascii() || origin.chars().any(|c| c.is_ascii_control()) {
+        return false;
+    }
+    url::Url::parse(origin).is_ok_and(|url| {
+        matches!(url.scheme(), "http" | "https")
+            && url.host_str().is_some_and(|h| !h.is_empty())
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none()
+            && url.origin().ascii_serialization() == origin
+    })
 }
 
 /// Reads the process environment.
@@ -437,6 +495,13 @@ mod tests {
             ("NEWSROOM_ACCESS_TOKEN_TTL", "-5"),
             ("NEWSROOM_CORS_ORIGINS", "*,https://a.example"),
             ("NEWSROOM_CORS_ORIGINS", "example.com"),
+            ("NEWSROOM_CORS_ORIGINS", "https://пример.рф"),
+            (
+                "NEWSROOM_CORS_ORIGINS",
+                "https://ex\u{e9}mple.com,https://a.example",
+            ),
+            ("NEWSROOM_CORS_ORIGINS", "https://a.example/path"),
+            ("NEWSROOM_CORS_ORIGINS", "https://user@a.example"),
             ("NEWSROOM_RESPONSE_CACHE_MB", "-1"),
             ("NEWSROOM_RESPONSE_CACHE_MB", "5000"),
         ] {

@@ -171,6 +171,97 @@ impl fmt::Debug for Password {
     }
 }
 
+/// The earliest and latest years of any time the API accepts: the range both databases order
+/// correctly (SQLite compares times as text, which breaks past year 9999).
+pub const MIN_YEAR: i32 = 1970;
+pub const MAX_YEAR: i32 = 9999;
+
+/// A time from a request, as stored (UTC, microseconds): 422 naming `field` outside years
+/// 1970 to 9999.
+pub fn stored_time(
+    field: &str,
+    at: chrono::DateTime<chrono::Utc>,
+) -> Result<chrono::NaiveDateTime, FieldError> {
+    use chrono::{Datelike, SubsecRound};
+    if (MIN_YEAR..=MAX_YEAR).contains(&at.year()) {
+        Ok(at.naive_utc().trunc_subsecs(6))
+    } else {
+        Err(FieldError::new(
+            field,
+            format!("must be a time in the years {MIN_YEAR} to {MAX_YEAR}"),
+        ))
+    }
+}
+
+/// Characters that reorder text around them (bidi embeddings, overrides and isolates): removed
+/// from titles and names, where they are used to disguise what a reader sees.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that show nothing: whitespace, zero-width and formatting characters, fillers.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || c.is_control()
+        || is_bidi_control(c)
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{061C}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{2064}'
+                | '\u{206A}'..='\u{206F}'
+                | '\u{2800}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{E0000}'..='\u{E007F}'
+        )
+}
+
+/// A title or a name: bidi controls removed, then trimmed, 1 to `max_chars` characters, at
+/// least one of them visible.
+pub fn display_text(raw: &str, max_chars: usize) -> Result<String, String> {
+    let text: String = raw.chars().filter(|c| !is_bidi_control(*c)).collect();
+    let text = bounded_text(&text, max_chars)?;
+    if text.chars().all(is_invisible) {
+        return Err("must contain a visible character".into());
+    }
+    Ok(text)
+}
+
+/// A BCP 47 language tag such as `en`, `ru`, `tg`, `pt-BR`, in canonical case.
+pub fn language_tag(raw: &str) -> Result<String, String> {
+    let mut parts = raw.trim().split('-');
+    let primary = parts.next().unwrap_or("");
+    let primary_ok =
+        (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
+    let rest: Vec<&str> = parts.collect();
+    let rest_ok = rest
+        .iter()
+        .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
+    if !primary_ok || !rest_ok {
+        return Err("must be a BCP 47 language tag such as en, ru or tg".into());
+    }
+    let mut tag = primary.to_ascii_lowercase();
+    for part in rest {
+        tag.push('-');
+        tag.push_str(&if part.len() == 2 {
+            part.to_ascii_uppercase()
+        } else {
+            part.to_ascii_lowercase()
+        });
+    }
+    Ok(tag)
+}
+
 /// Trimmed text of bounded length, such as a person's or a topic's name.
 pub fn bounded_text(raw: &str, max_chars: usize) -> Result<String, String> {
     let text = raw.trim();
@@ -180,7 +271,7 @@ pub fn bounded_text(raw: &str, max_chars: usize) -> Result<String, String> {
     }
     if text
         .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\t' | '\r'))
     {
         return Err("must not contain control characters".into());
     }
@@ -291,6 +382,43 @@ mod tests {
         assert_eq!(Key::parse("news").unwrap(), Key::Slug("news".into()));
         assert!(Key::parse("0").is_err());
         assert!(Key::parse("99999999999").is_err());
+    }
+
+    #[test]
+    fn titles_need_a_visible_character_and_lose_bidi_controls() {
+        for blank in [
+            "\u{200B}\u{200D}",
+            " \u{3000} ",
+            "\u{202E}\u{2066}",
+            "\u{FEFF}\u{2800}",
+        ] {
+            assert!(display_text(blank, 10).is_err(), "{blank:?}");
+        }
+        assert_eq!(
+            display_text("\u{202E}Invoice\u{202C} gpj.exe", 100).unwrap(),
+            "Invoice gpj.exe"
+        );
+        assert_eq!(display_text(" Душанбе ", 10).unwrap(), "Душанбе");
+        assert_eq!(display_text("👍", 10).unwrap(), "👍");
+    }
+
+    #[test]
+    fn times_stay_within_the_years_both_databases_order() {
+        use chrono::TimeZone;
+        let ok = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).unwrap();
+        assert!(stored_time("t", ok).is_ok());
+        for year in [1969, -5000, 10000, 20260] {
+            let at = chrono::Utc.with_ymd_and_hms(year, 1, 1, 0, 0, 0).unwrap();
+            assert_eq!(stored_time("t", at).unwrap_err().field, "t", "{year}");
+        }
+    }
+
+    #[test]
+    fn language_tags_are_canonical() {
+        assert_eq!(language_tag("EN").unwrap(), "en");
+        assert_eq!(language_tag("pt-br").unwrap(), "pt-BR");
+        assert!(language_tag("english").is_err());
+        assert!(language_tag("e").is_err());
     }
 
     #[test]

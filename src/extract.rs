@@ -1,9 +1,11 @@
 //! Request extractors whose failures are problem documents: JSON bodies (with the path of the
 //! offending field), query strings and path parameters.
 
-use actix_web::dev::Payload;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::{header, StatusCode};
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::middleware::Next;
+use actix_web::{web, FromRequest, HttpRequest, ResponseError};
 use futures_util::future::LocalBoxFuture;
 use serde::de::DeserializeOwned;
 
@@ -80,7 +82,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonList<T> {
 }
 
 /// Deserialises a JSON document, mapping errors to 400 (syntax) or 422 (shape, with the field).
+/// A string holding a control character other than tab, line feed and carriage return (NUL
+/// above all, which PostgreSQL cannot store) -> 422 naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    if let Some(field) = control_character_field(bytes) {
+        return Err(ApiError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -100,6 +110,88 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         ))
     })?;
     Ok(value)
+}
+
+/// The path of the first string (or key) of a JSON document that holds a control character
+/// other than tab, line feed and carriage return. In valid JSON such a character comes only as
+/// an escape (`\u0000`, `\b`, `\f`) or as a raw DEL or C1 byte sequence; only a document
+/// that has one of those is parsed again to find where.
+fn control_character_field(bytes: &[u8]) -> Option<String> {
+    let suspicious = bytes
+        .windows(2)
+        .any(|w| matches!(w, [b'\\', b'u' | b'b' | b'f'] | [0xC2, 0x80..=0x9F]) || w[0] == 0x7F)
+        || bytes.last() == Some(&0x7F);
+    if !suspicious {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    find_control(&value, "")
+}
+
+fn forbidden(text: &str) -> bool {
+    text.chars()
+        .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+}
+
+fn find_control(value: &serde_json::Value, path: &str) -> Option<String> {
+    use serde_json::Value;
+    let at = |path: &str| match path {
+        "" => "body".to_owned(),
+        path => path.to_owned(),
+    };
+    match value {
+        Value::String(text) if forbidden(text) => Some(at(path)),
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| find_control(item, &format!("{path}[{i}]"))),
+        Value::Object(fields) => fields.iter().find_map(|(key, item)| {
+            let inner = match path {
+                "" => key.clone(),
+                path => format!("{path}.{key}"),
+            };
+            if forbidden(key) {
+                Some(at(path))
+            } else {
+                find_control(item, &inner)
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// Refuses control characters in the path (404: no resource has such a name) and in query
+/// parameters (422 naming the parameter), before anything reads them: PostgreSQL cannot store
+/// NUL and SQLite's full-text syntax chokes on it, and no name or filter of ours holds one.
+pub async fn refuse_control_characters(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let path = percent_encoding::percent_decode_str(req.path()).decode_utf8();
+    let refused = match path {
+        Ok(path) if !path.chars().any(char::is_control) => {
+            form_urlencoded::parse(req.query_string().as_bytes())
+                .find(|(key, value)| {
+                    key.chars().any(char::is_control) || value.chars().any(char::is_control)
+                })
+                .map(|(key, _)| {
+                    let field = match key.chars().any(char::is_control) {
+                        true => "query".to_owned(),
+                        false => key.into_owned(),
+                    };
+                    ApiError::invalid(field, "must not contain control characters")
+                })
+        }
+        _ => Some(ApiError::NotFound(
+            "there is no resource at this path".into(),
+        )),
+    };
+    match refused {
+        Some(err) => Ok(req
+            .into_response(err.error_response())
+            .map_into_right_body()),
+        None => Ok(next.call(req).await?.map_into_left_body()),
+    }
 }
 
 /// serde reports a missing field against its parent; name the field itself.
@@ -180,6 +272,32 @@ mod tests {
             parse_json::<Body>(br#"{"title": "t", "ids": []} {}"#),
             Err(ApiError::BadRequest(_))
         ));
+    }
+
+    #[test]
+    fn control_characters_are_refused_with_their_field() {
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"title": "a\u0000b", "ids": []}"#).unwrap_err()),
+            "title"
+        );
+        assert_eq!(
+            field_of(
+                parse_json::<Vec<Body>>(br#"[{"title": "t", "ids": []}, {"title": "\b"}]"#)
+                    .unwrap_err()
+            ),
+            "[1].title"
+        );
+        assert_eq!(
+            field_of(
+                parse_json::<Body>("{\"title\": \"a\u{85}\", \"ids\": []}".as_bytes()).unwrap_err()
+            ),
+            "title"
+        );
+        // Line breaks, tabs and a literal backslash-u in text are fine.
+        assert!(
+            parse_json::<Body>(br#"{"title": "two\nlines\tand \\u0000 as text", "ids": []}"#)
+                .is_ok()
+        );
     }
 
     #[test]

@@ -211,6 +211,9 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
             topic_ids.insert(*slug, id);
         }
         let mut article_ids = Vec::with_capacity(ARTICLES.len());
+        let html = crate::articles::html::Sanitiser::new(
+            &crate::articles::html::DEFAULT_EMBED_HOSTS.map(String::from),
+        );
         let as_editor = Caller {
             role: Role::Editor,
             user: editor.clone(),
@@ -238,7 +241,7 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
                 status: Some(Status::Published),
                 published_at: Some(db::utc(published_at)),
             };
-            article_ids.push(write::create(conn, &as_editor, request)?.id);
+            article_ids.push(write::create(conn, &as_editor, request, &html)?.id);
         }
         let mut links = 0;
         let mut link = |conn: &mut DbConnection,

@@ -31,6 +31,8 @@ pub struct AppState {
     pub tokens: TokenKeys,
     /// The site's public base URL, for links in feeds.
     pub public_url: String,
+    /// The HTML sanitiser of article bodies.
+    pub html: articles::html::Sanitiser,
 }
 
 /// Every API route. Registered with `service` through utoipa-actix-web, so each one is in the
@@ -250,6 +252,7 @@ impl Application {
             pool,
             tokens: TokenKeys::new(&config.jwt)?,
             public_url: config.public_url.clone(),
+            html: articles::html::Sanitiser::new(&config.embed_hosts),
         });
         let doc = openapi_document();
         let table = web::Data::new(RouteTable::new(&doc));
@@ -277,6 +280,7 @@ impl Application {
                 .route("/docs", web::to(docs_redirect))
                 .default_service(web::to(fallback))
                 .wrap(middleware::from_fn(http_cache::public_cache))
+                .wrap(middleware::from_fn(extract::refuse_control_characters))
                 .wrap(Compress::default())
                 .wrap(middleware::from_fn(http_cache::etag_per_coding))
                 .wrap(Condition::new(

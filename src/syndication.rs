@@ -173,6 +173,22 @@ fn load(
         .collect())
 }
 
+/// Plain text as HTML text.
+fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            c => escaped.push(c),
+        }
+    }
+    escaped
+}
+
 fn rss(meta: &Meta, items: &[FeedItem]) -> String {
     use rss::extension::dublincore::DublinCoreExtension;
     let items = items
@@ -182,7 +198,8 @@ fn rss(meta: &Meta, items: &[FeedItem]) -> String {
             rss::Item {
                 title: Some(a.title.clone()),
                 link: Some(item.url(&meta.base)),
-                description: a.summary.clone(),
+                // RSS readers render a description as HTML: the summary is plain text.
+                description: a.summary.as_deref().map(escape_html),
                 categories: a
                     .topics
                     .iter()

@@ -15,11 +15,14 @@ use super::{summaries, ArticleRow, ArticleSummary};
 use crate::auth::MaybeCaller;
 use crate::db::schema::{article_authors, article_topics, articles, users};
 use crate::db::{self, DbConnection};
-use crate::domain::{Key, Role};
+use crate::domain::{language_tag, stored_time, Key, Role};
 use crate::error::ApiError;
 use crate::pagination;
 use crate::startup::AppState;
 use crate::topics::TopicRow;
+
+/// The longest search query, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
 
 /// The order of a list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -63,9 +66,11 @@ pub struct ListArticlesQuery {
     #[param(example = "ru")]
     pub language: Option<String>,
     /// Only articles published at or after this instant.
-    pub published_after: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub published_after: Option<String>,
     /// Only articles published before this instant.
-    pub published_before: Option<DateTime<Utc>>,
+    #[param(value_type = Option<DateTime<Utc>>)]
+    pub published_before: Option<String>,
     /// Full-text search over title, summary and body; sorts by relevance (over the 1,000 most
     /// recently written matches) unless `sort` is given.
     #[param(example = "border treaty")]
@@ -159,6 +164,14 @@ impl Listing {
             .q
             .map(|q| q.trim().to_owned())
             .filter(|q| !q.is_empty());
+        if q.as_ref()
+            .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
+        {
+            return Err(ApiError::invalid(
+                "q",
+                format!("must be at most {MAX_QUERY_CHARS} characters"),
+            ));
+        }
         let by_time = !matches!(visibility, Visibility::Stored(_) | Visibility::Trashed);
         let sort = match (query.sort, &q) {
             (Some(Sort::Relevance), None) => {
@@ -193,9 +206,12 @@ impl Listing {
             visibility,
             topic: key(query.topic, "topic")?,
             author: key(query.author, "author")?,
-            language: query.language.map(|l| l.trim().to_owned()),
-            after: query.published_after.map(|t| t.naive_utc()),
-            before: query.published_before.map(|t| t.naive_utc()),
+            language: query
+                .language
+                .map(|l| language_tag(&l).map_err(|e| ApiError::invalid("language", e)))
+                .transpose()?,
+            after: time(query.published_after, "published_after")?,
+            before: time(query.published_before, "published_before")?,
             q,
             sort,
             limit: pagination::limit(query.limit, 20, 100)?,
@@ -238,9 +254,19 @@ fn micros(at: NaiveDateTime) -> i64 {
     at.and_utc().timestamp_micros()
 }
 
+/// A time filter of the query: RFC 3339, within the years the API accepts (422 otherwise).
+fn time(raw: Option<String>, field: &str) -> Result<Option<NaiveDateTime>, ApiError> {
+    raw.map(|raw| {
+        let at = DateTime::parse_from_rfc3339(raw.trim())
+            .map_err(|_| ApiError::invalid(field, "must be an RFC 3339 date-time"))?;
+        stored_time(field, at.with_timezone(&Utc)).map_err(|e| ApiError::Validation(vec![e]))
+    })
+    .transpose()
+}
+
 fn from_micros(us: i64) -> Result<NaiveDateTime, ApiError> {
     DateTime::from_timestamp_micros(us)
-        .map(|t| t.naive_utc())
+        .and_then(|t| stored_time("cursor", t).ok())
         .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API returned"))
 }
 

@@ -2,6 +2,7 @@
 //! visibility, and the single-article endpoints. Writing lives in `write`, listing in `feed`.
 
 pub mod feed;
+pub mod html;
 pub mod safety;
 pub mod search;
 pub mod write;

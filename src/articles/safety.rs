@@ -353,6 +353,7 @@ pub async fn restore_revision(
     let RevisionPath { key, n } = path.into_inner();
     let key = Key::from_path(&key)?;
     let expect = Expect::new(&req, None);
+    let app = state.clone();
     let restored = db::transaction(&state.pool, move |conn| {
         let row = super::for_write(conn, &key, &caller)?;
         let old = one(conn, row.id, n)?;
@@ -388,7 +389,7 @@ pub async fn restore_revision(
             published_at: (caller.role >= Role::Editor).then_some(old.published_at),
             ..write::UpdateArticle::default()
         };
-        let article = write::change(conn, &caller, row, request, &expect)?;
+        let article = write::change(conn, &caller, row, request, &expect, &app.html)?;
         Ok(RestoredRevision { article, dropped })
     })
     .await?;

@@ -2,21 +2,23 @@
 //! article with its topics, bylines, slug history and search document in one transaction.
 
 use std::collections::HashSet;
-use std::sync::OnceLock;
 
 use actix_web::http::header;
 use actix_web::{patch, post, web, HttpRequest, HttpResponse};
-use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::html::Sanitiser;
 use super::safety::{self, Expect};
 use super::{for_write, load, search, stored, ArticleKey, ArticleRow, CoverImage, Seo, Status};
 use crate::auth::Caller;
 use crate::db::schema::{article_authors, article_slugs, articles, topics, users};
 use crate::db::{self, DbConnection};
-use crate::domain::{bounded_text, Errors, Key, Role, Slug};
+use crate::domain::{
+    bounded_text, display_text, language_tag, stored_time, Errors, Key, Role, Slug,
+};
 use crate::error::{ApiError, FieldError};
 use crate::extract::{nullable, Json};
 use crate::startup::AppState;
@@ -171,31 +173,6 @@ fn url(errors: &mut Errors, field: &str, value: Option<String>) -> Option<String
     )
 }
 
-/// A BCP 47 language tag such as `en`, `ru`, `tg`, `pt-BR`, in canonical case.
-fn language(raw: &str) -> Result<String, String> {
-    let mut parts = raw.trim().split('-');
-    let primary = parts.next().unwrap_or("");
-    let primary_ok =
-        (2..=3).contains(&primary.len()) && primary.bytes().all(|b| b.is_ascii_alphabetic());
-    let rest: Vec<&str> = parts.collect();
-    let rest_ok = rest
-        .iter()
-        .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()));
-    if !primary_ok || !rest_ok {
-        return Err("must be a BCP 47 language tag such as en, ru or tg".into());
-    }
-    let mut tag = primary.to_ascii_lowercase();
-    for part in rest {
-        tag.push('-');
-        tag.push_str(&if part.len() == 2 {
-            part.to_ascii_uppercase()
-        } else {
-            part.to_ascii_lowercase()
-        });
-    }
-    Ok(tag)
-}
-
 fn id_list(errors: &mut Errors, field: &str, ids: Vec<i32>) -> Option<Vec<i32>> {
     let mut seen = HashSet::new();
     let unique: Vec<i32> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
@@ -207,74 +184,22 @@ fn id_list(errors: &mut Errors, field: &str, ids: Vec<i32>) -> Option<Vec<i32>> 
     errors.check(field, result)
 }
 
-/// The sanitiser: ordinary article markup (paragraphs, headings, lists, links, images,
-/// figures, tables, quotes) stays; scripts, styles, event handlers, `javascript:` URLs go.
-fn sanitiser() -> &'static ammonia::Builder<'static> {
-    static CLEANER: OnceLock<ammonia::Builder<'static>> = OnceLock::new();
-    CLEANER.get_or_init(|| {
-        let mut builder = ammonia::Builder::default();
-        builder
-            .add_tags(["figure", "figcaption", "picture", "source", "iframe"])
-            .add_tag_attributes("img", ["loading", "srcset", "sizes"])
-            .add_tag_attributes("source", ["srcset", "type", "media"])
-            .add_tag_attributes(
-                "iframe",
-                ["src", "width", "height", "allowfullscreen", "title"],
-            )
-            .add_tag_attributes("td", ["colspan", "rowspan"])
-            .add_tag_attributes("th", ["colspan", "rowspan", "scope"])
-            .url_schemes(HashSet::from(["http", "https", "mailto", "tel"]))
-            .link_rel(Some("noopener noreferrer"));
-        builder
-    })
-}
-
-pub fn sanitise(html: &str) -> String {
-    sanitiser().clean(html).to_string()
-}
-
-/// The text of sanitised HTML: tags and entities become spaces.
-pub fn plain_text(html: &str) -> String {
-    let mut text = String::with_capacity(html.len());
-    let mut in_tag = false;
-    let mut in_entity = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                text.push(' ');
-            }
-            '&' if !in_tag => in_entity = true,
-            ';' if in_entity => {
-                in_entity = false;
-                text.push(' ');
-            }
-            c if in_entity && !c.is_ascii_alphanumeric() && c != '#' => {
-                in_entity = false;
-                text.push(c);
-            }
-            _ if in_tag || in_entity => {}
-            c => text.push(c),
-        }
-    }
-    text
-}
-
 /// Applies a request to the current state (or to the defaults of a new article), checking
 /// every field. Errors name each invalid field.
-pub fn apply(mut draft: Draft, req: UpdateArticle) -> Result<Draft, ApiError> {
+pub fn apply(mut draft: Draft, req: UpdateArticle, html: &Sanitiser) -> Result<Draft, ApiError> {
     let mut errors = Errors::default();
     if let Some(title) = req.title {
         draft.title = errors
-            .check("title", bounded_text(&title, MAX_TITLE_CHARS))
+            .check("title", display_text(&title, MAX_TITLE_CHARS))
             .unwrap_or_default();
     }
     if let Some(slug) = req.slug {
         draft.slug = errors.check("slug", Slug::parse(&slug));
     }
     if let Some(v) = req.subtitle {
-        draft.subtitle = optional_text(&mut errors, "subtitle", v, MAX_SUBTITLE_CHARS);
+        draft.subtitle = v
+            .filter(|v| !v.trim().is_empty())
+            .and_then(|v| errors.check("subtitle", display_text(&v, MAX_SUBTITLE_CHARS)));
     }
     if let Some(v) = req.summary {
         draft.summary = optional_text(&mut errors, "summary", v, MAX_SUMMARY_CHARS);
@@ -283,12 +208,12 @@ pub fn apply(mut draft: Draft, req: UpdateArticle) -> Result<Draft, ApiError> {
         if body.len() > MAX_BODY_BYTES {
             errors.check::<()>("body", Err("must be at most 1 MiB".into()));
         } else {
-            draft.body = sanitise(&body);
+            draft.body = html.clean(&body);
         }
     }
     if let Some(lang) = req.language {
         draft.language = errors
-            .check("language", language(&lang))
+            .check("language", language_tag(&lang))
             .unwrap_or_default();
     }
     if let Some(ids) = req.topic_ids {
@@ -339,15 +264,23 @@ pub fn apply(mut draft: Draft, req: UpdateArticle) -> Result<Draft, ApiError> {
             canonical_url: url(&mut errors, "seo.canonical_url", seo.canonical_url),
         };
     }
+    let mut time_ok = true;
     if let Some(at) = req.published_at {
         // Stored to the microsecond, as PostgreSQL keeps it, so that cursors match exactly.
-        draft.published_at = at.map(|at| at.naive_utc().trunc_subsecs(6));
+        draft.published_at = at.and_then(|at| {
+            let stored = errors.check(
+                "published_at",
+                stored_time("published_at", at).map_err(|e| e.message),
+            );
+            time_ok = stored.is_some();
+            stored
+        });
     }
     let now = db::now();
     if let Some(status) = req.status {
         draft.status = status;
         match status {
-            Status::Scheduled if draft.published_at.is_none_or(|at| at <= now) => {
+            Status::Scheduled if time_ok && draft.published_at.is_none_or(|at| at <= now) => {
                 errors.check::<()>(
                     "published_at",
                     Err("must be in the future for a scheduled article".into()),
@@ -496,7 +429,7 @@ fn save(
     check_references(conn, &draft, current_authors)?;
     let existing = existing.map(|(row, _)| row);
     let slug = choose_slug(conn, &draft, existing.map(|r| r.id))?;
-    let text = plain_text(&draft.body);
+    let text = super::html::plain_text(&draft.body);
     let words = i32::try_from(text.split_whitespace().count()).unwrap_or(i32::MAX);
     let reading = (words + WORDS_PER_MINUTE - 1) / WORDS_PER_MINUTE;
     let stored_status = draft.status.stored();
@@ -603,11 +536,12 @@ pub fn create(
     conn: &mut DbConnection,
     caller: &Caller,
     req: CreateArticle,
+    html: &Sanitiser,
 ) -> Result<ArticleRow, ApiError> {
     if req.published_at.is_some() {
         check_sets_time(caller)?;
     }
-    let mut draft = apply(Draft::default(), req.into())?;
+    let mut draft = apply(Draft::default(), req.into(), html)?;
     check_workflow(caller, draft.status)?;
     if draft.author_ids.is_empty() {
         draft.author_ids = vec![caller.id()];
@@ -688,8 +622,9 @@ pub async fn create_article(
     caller: Caller,
     body: Json<CreateArticle>,
 ) -> Result<HttpResponse, ApiError> {
+    let app = state.clone();
     let article = db::transaction(&state.pool, move |conn| {
-        let row = create(conn, &caller, body.0)?;
+        let row = create(conn, &caller, body.0, &app.html)?;
         load(conn, row)
     })
     .await?;
@@ -776,9 +711,10 @@ pub async fn update_article(
     let key = Key::from_path(&key.key)?;
     let request = body.0;
     let expect = Expect::new(&req, request.version);
+    let app = state.clone();
     let article = db::transaction(&state.pool, move |conn| {
         let row = for_write(conn, &key, &caller)?;
-        change(conn, &caller, row, request, &expect)
+        change(conn, &caller, row, request, &expect, &app.html)
     })
     .await?;
     Ok(super::with_etag(HttpResponse::Ok(), &article))
@@ -792,6 +728,7 @@ pub fn change(
     row: ArticleRow,
     request: UpdateArticle,
     expect: &Expect,
+    html: &Sanitiser,
 ) -> Result<super::Article, ApiError> {
     if row.deleted_at.is_some() {
         return Err(ApiError::Conflict(
@@ -803,7 +740,7 @@ pub fn change(
         check_workflow(caller, status)?;
     }
     let before = current(conn, &row)?;
-    let draft = apply(before.clone(), request)?;
+    let draft = apply(before.clone(), request, html)?;
     if draft.published_at != before.published_at {
         check_sets_time(caller)?;
     }
@@ -817,46 +754,4 @@ pub fn change(
     let row =
         ArticleRow::find(conn, &Key::Id(row.id))?.ok_or_else(|| ApiError::not_found("article"))?;
     load(conn, row)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sanitising_keeps_markup_and_removes_scripts() {
-        let dirty = r#"<p onclick="steal()">Hello <a href="javascript:alert(1)">x</a> <a href="https://example.com">ok</a></p><script>alert(1)</script><figure><img src="https://i.example/a.jpg" alt="A" onerror="x()"><figcaption>Cap</figcaption></figure><table><tr><td>1</td></tr></table>"#;
-        let clean = sanitise(dirty);
-        for gone in ["onclick", "javascript:", "<script", "onerror", "alert(1)"] {
-            assert!(!clean.contains(gone), "{gone} survived: {clean}");
-        }
-        for kept in [
-            "<p>",
-            "href=\"https://example.com\"",
-            "<figure>",
-            "<img",
-            "<figcaption>",
-            "<table>",
-        ] {
-            assert!(clean.contains(kept), "{kept} lost: {clean}");
-        }
-    }
-
-    #[test]
-    fn plain_text_drops_tags_and_entities() {
-        assert_eq!(
-            plain_text("<p>Tom&amp;Jerry&nbsp;run</p><p>fast</p>")
-                .split_whitespace()
-                .collect::<Vec<_>>(),
-            ["Tom", "Jerry", "run", "fast"]
-        );
-    }
-
-    #[test]
-    fn language_tags_are_canonical() {
-        assert_eq!(language("EN").unwrap(), "en");
-        assert_eq!(language("pt-br").unwrap(), "pt-BR");
-        assert!(language("english").is_err());
-        assert!(language("e").is_err());
-    }
 }

@@ -16,7 +16,7 @@ use crate::articles;
 use crate::auth::Caller;
 use crate::db::schema::{article_topics, topics};
 use crate::db::{self, DbConnection};
-use crate::domain::{bounded_text, Errors, Key, Role, Slug};
+use crate::domain::{bounded_text, display_text, Errors, Key, Role, Slug};
 use crate::error::ApiError;
 use crate::extract::{nullable, Json};
 use crate::startup::AppState;
@@ -258,7 +258,7 @@ impl TopicChanges {
     ) -> Result<Self, ApiError> {
         let mut errors = Errors::default();
         let changes = Self {
-            name: name.and_then(|n| errors.check("name", bounded_text(&n, MAX_NAME_CHARS))),
+            name: name.and_then(|n| errors.check("name", display_text(&n, MAX_NAME_CHARS))),
             slug: slug.and_then(|s| errors.check("slug", Slug::parse(&s))),
             description: description.map(|d| {
                 d.map(|d| d.trim().to_owned())

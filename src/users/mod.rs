@@ -10,7 +10,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::auth::{password, Caller};
 use crate::db::schema::{article_authors, refresh_tokens, users};
 use crate::db::{self, DbConnection};
-use crate::domain::{bounded_text, Email, Errors, Password, Role, Slug};
+use crate::domain::{bounded_text, display_text, Email, Errors, Password, Role, Slug};
 use crate::error::ApiError;
 use crate::extract::{nullable, Json};
 use crate::pagination;
@@ -190,7 +190,7 @@ impl CreateUser {
     pub fn parse(self) -> Result<NewUser, ApiError> {
         let mut errors = Errors::default();
         let email = errors.check("email", Email::parse(&self.email));
-        let name = errors.check("name", bounded_text(&self.name, MAX_NAME_CHARS));
+        let name = errors.check("name", display_text(&self.name, MAX_NAME_CHARS));
         let password = errors.check("password", Password::parse(self.password));
         let bio = parse_bio(&mut errors, self.bio);
         errors.finish()?;
@@ -368,7 +368,7 @@ impl Changes {
         password: Option<String>,
     ) -> Self {
         Self {
-            name: name.and_then(|n| errors.check("name", bounded_text(&n, MAX_NAME_CHARS))),
+            name: name.and_then(|n| errors.check("name", display_text(&n, MAX_NAME_CHARS))),
             bio: bio.map(|b| parse_bio(errors, b)),
             password: password.and_then(|p| errors.check("password", Password::parse(p))),
             ..Self::default()

@@ -74,6 +74,9 @@ fn invalid_configuration_exits_with_one_line_naming_the_variable() {
         ("NEWSROOM_DB_POOL_SIZE", "zero", None),
         ("DATABASE_URL", "mysql://localhost/db", None),
         ("NEWSROOM_JWT_SECRET", "too-short", None),
+        // Hardening point 9: this panicked at start-up.
+        ("NEWSROOM_CORS_ORIGINS", "https://новости.example", None),
+        ("NEWSROOM_EMBED_HOSTS", "https://www.youtube.com", None),
         (
             "NEWSROOM_JWT_SECRET",
             "",

@@ -452,13 +452,14 @@ async fn search_pools_hold_only_what_the_caller_may_read(backend: Backend) {
             user,
             role: Role::Author,
         };
+        let html = newsroom::articles::html::Sanitiser::new(&[]);
         for i in 0..=newsroom::articles::search::POOL {
             let request: newsroom::articles::write::CreateArticle = serde_json::from_value(json!({
                 "title": format!("Avalanche draft {i}"),
                 "body": "<p>avalanche avalanche avalanche</p>"
             }))
             .unwrap();
-            newsroom::articles::write::create(&mut conn, &caller, request).unwrap();
+            newsroom::articles::write::create(&mut conn, &caller, request, &html).unwrap();
         }
     }
     let found = |token: Option<String>, query: &'static str| {
@@ -519,7 +520,221 @@ async fn search_pools_hold_only_what_the_caller_may_read(backend: Backend) {
     assert_eq!(found(None, "q=avalanche").await, [id(&story)]);
 }
 
+/// Point 7: control characters (NUL above all) in any parameter, path segment or JSON field
+/// are refused alike on both backends: 422 naming the field, 404 for a path key.
+async fn control_characters_are_refused_alike(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    for (query, field) in [
+        ("q=%00", "q"),
+        ("q=border%01treaty", "q"),
+        ("language=%00", "language"),
+        ("topic=%00", "topic"),
+        ("author=a%00b", "author"),
+        ("cursor=%00", "cursor"),
+        ("published_after=2026-01-01T00:00:00Z%00", "published_after"),
+    ] {
+        let problem = assert_problem(
+            app.get(&format!("/api/v1/articles?{query}"), None).await,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&problem), [field], "{query}");
+    }
+    for path in [
+        "/api/v1/articles/%00",
+        "/api/v1/articles/a%00b/related",
+        "/api/v1/topics/%00",
+        "/api/v1/authors/%00",
+        "/feeds/topics/%00/rss.xml",
+        "/api/v1/articles/%0A",
+    ] {
+        assert_problem(app.get(path, None).await, 404).await;
+    }
+    let login = assert_problem(
+        app.send_json(
+            Method::POST,
+            "/api/v1/auth/login",
+            None,
+            &json!({"email": "x\u{0}@newsroom.example", "password": "whatever it is"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&login), ["email"]);
+    for (body, field) in [
+        (json!({"title": "Nul\u{0}title", "body": "x"}), "title"),
+        (json!({"title": "T", "body": "<p>a\u{0}b</p>"}), "body"),
+        (
+            json!({"title": "T", "body": "x", "seo": {"title": "\u{7}"}}),
+            "seo.title",
+        ),
+    ] {
+        let problem = assert_problem(
+            app.send_json(Method::POST, "/api/v1/articles", Some(&editor.token), &body)
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&problem), [field]);
+    }
+    // Line breaks and tabs in text are not control characters of this kind.
+    app.create(
+        "/api/v1/articles",
+        &editor.token,
+        json!({"title": "Fine", "body": "<p>one\ntwo\tthree</p>", "summary": "a\r\nb"}),
+    )
+    .await;
+}
+
+/// Point 8: every time the API accepts lies in the years 1970 to 9999.
+async fn times_outside_the_supported_years_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    for (query, field) in [
+        ("published_after=-5000-01-01T00:00:00Z", "published_after"),
+        ("published_before=20260-01-01T00:00:00Z", "published_before"),
+        ("published_after=1969-12-31T23:59:59Z", "published_after"),
+    ] {
+        let problem = assert_problem(
+            app.get(&format!("/api/v1/articles?{query}"), None).await,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&problem), [field], "{query}");
+    }
+    use base64::Engine;
+    let forged = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(
+        json!({"sort": "-published_at", "at": -9_000_000_000_000_000_i64, "rank": null, "id": 1})
+            .to_string(),
+    );
+    let problem = assert_problem(
+        app.get(&format!("/api/v1/articles?cursor={forged}"), None)
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(error_fields(&problem), ["cursor"]);
+    for at in [
+        "-5000-01-01T00:00:00Z",
+        "20260-01-01T00:00:00Z",
+        "1900-01-01T00:00:00Z",
+    ] {
+        let problem = assert_problem(
+            app.send_json(
+                Method::POST,
+                "/api/v1/articles",
+                Some(&editor.token),
+                &json!({"title": "T", "body": "x", "status": "scheduled", "published_at": at}),
+            )
+            .await,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&problem), ["published_at"], "{at}");
+    }
+    let latest = app
+        .published(
+            &editor.token,
+            "The last day",
+            json!({"published_at": "9999-12-31T23:59:59Z", "status": "scheduled"}),
+        )
+        .await;
+    let feed: Value = app
+        .get("/api/v1/articles", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!crate::helpers::ids(&feed).contains(&id(&latest)));
+}
+
+/// Point 10: titles and names need a visible character; bidi controls are removed.
+async fn invisible_titles_and_names_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.user(Role::Admin).await;
+    let token = Some(admin.token.as_str());
+    for (path, body, field) in [
+        (
+            "/api/v1/articles",
+            json!({"title": "\u{200B}\u{200D}\u{FEFF}", "body": "x"}),
+            "title",
+        ),
+        (
+            "/api/v1/topics",
+            json!({"name": "\u{202E} \u{3000}"}),
+            "name",
+        ),
+        (
+            "/api/v1/users",
+            json!({"email": "z@newsroom.example", "name": "\u{2066}\u{2069}\u{200F}",
+                "role": "author", "password": "a long enough passphrase"}),
+            "name",
+        ),
+    ] {
+        let problem =
+            assert_problem(app.send_json(Method::POST, path, token, &body).await, 422).await;
+        assert_eq!(error_fields(&problem), [field], "{path}");
+    }
+    let article = app
+        .create(
+            "/api/v1/articles",
+            &admin.token,
+            json!({"title": "\u{202E}Breaking\u{202C} news", "body": "x"}),
+        )
+        .await;
+    assert_eq!(article["title"], "Breaking news");
+    assert_eq!(article["slug"], "breaking-news");
+    let topic = app
+        .topic(&admin.token, "\u{2067}Politics\u{2069}", None)
+        .await;
+    assert_eq!(topic["name"], "Politics");
+}
+
+/// Points 11 to 13: embeds only from the configured hosts, sandboxed; `srcset` URLs under the
+/// rules of `src`; RSS summaries as plain text.
+async fn bodies_and_feeds_carry_no_foreign_active_content(backend: Backend) {
+    let app = crate::helpers::spawn_app_with(backend, |config| {
+        config.embed_hosts = vec!["video.newsroom.example".into()];
+    })
+    .await;
+    let editor = app.user(Role::Editor).await;
+    let body = r#"<p>Watch:</p><iframe src="https://video.newsroom.example/embed/1" sandbox="allow-top-navigation allow-forms"></iframe><iframe src="https://www.youtube.com/embed/2"></iframe><iframe src="//video.newsroom.example/embed/3"></iframe><iframe src="http://video.newsroom.example/embed/4"></iframe><img src="/a.jpg" srcset="data:image/svg+xml,x 1x, javascript:alert(1) 2x, /a@3x.jpg 3x">"#;
+    let article = app
+        .published(
+            &editor.token,
+            "Embeds",
+            json!({"body": body, "summary": "<script>alert(1)</script> & <b>bold</b>"}),
+        )
+        .await;
+    let html = article["body"].as_str().unwrap();
+    assert_eq!(html.matches("<iframe").count(), 1, "{html}");
+    assert!(html.contains(r#"src="https://video.newsroom.example/embed/1""#));
+    assert!(html.contains(r#"sandbox="allow-scripts allow-same-origin allow-popups""#));
+    assert!(html.contains(r#"loading="lazy""#));
+    assert!(html.contains(r#"referrerpolicy="strict-origin-when-cross-origin""#));
+    assert!(!html.contains("youtube") && !html.contains("allow-top-navigation"));
+    assert!(html.contains(r#"srcset="/a@3x.jpg 3x""#), "{html}");
+    assert!(!html.contains("data:") && !html.contains("javascript"));
+
+    let rss = app.get("/feeds/rss.xml", None).await.text().await.unwrap();
+    let description = rss
+        .split("<description>")
+        .nth(2)
+        .and_then(|rest| rest.split("</description>").next())
+        .unwrap();
+    assert_eq!(
+        description,
+        "<![CDATA[&lt;script&gt;alert(1)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;]]>"
+    );
+}
+
 backend_tests!(
+    control_characters_are_refused_alike,
+    times_outside_the_supported_years_are_refused,
+    invisible_titles_and_names_are_refused,
+    bodies_and_feeds_carry_no_foreign_active_content,
     link_writes_never_reveal_hidden_articles,
     authors_cannot_undo_or_relink_what_editors_published,
     only_editors_set_the_publication_time,

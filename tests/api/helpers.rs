@@ -185,6 +185,9 @@ pub fn test_config(url: DatabaseUrl) -> Config {
         cache_control: "public, max-age=60, stale-while-revalidate=300".into(),
         response_cache_bytes: 32 << 20,
         public_url: "https://news.example".into(),
+        embed_hosts: newsroom::articles::html::DEFAULT_EMBED_HOSTS
+            .map(String::from)
+            .to_vec(),
     }
 }
 
