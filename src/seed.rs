@@ -177,7 +177,7 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
     if UserRow::find_by_email(conn, EDITOR_EMAIL)?.is_some() {
         return Err(ApiError::Conflict("the demo data is already there".into()));
     }
-    db::in_transaction(conn, |conn| {
+    db::in_write_transaction(conn, |conn| {
         let (editor, editor_password) = demo_user(
             conn,
             EDITOR_EMAIL,

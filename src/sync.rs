@@ -65,7 +65,7 @@ fn materialise_due(conn: &mut DbConnection) -> Result<(), ApiError> {
     if due(conn)?.is_empty() {
         return Ok(());
     }
-    db::in_transaction(conn, |conn| {
+    db::in_write_transaction(conn, |conn| {
         let ids = due(conn)?;
         diesel::update(articles::table.filter(articles::id.eq_any(&ids)))
             .set(articles::pending_live.eq(false))

@@ -456,6 +456,28 @@ pub fn trash(conn: &mut DbConnection, row: &ArticleRow) -> Result<(), ApiError> 
 
 /// Removes an article for good, with its links, revisions and search document.
 pub fn destroy(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
+    destroy_if(conn, id, None).map(|_| ())
+}
+
+/// Removes article `id` for good, if (with `trashed_before`) it is still in the trash since
+/// before then at the moment of the delete; whether it was removed.
+fn destroy_if(
+    conn: &mut DbConnection,
+    id: i32,
+    trashed_before: Option<NaiveDateTime>,
+) -> Result<bool, ApiError> {
+    let removed = match trashed_before {
+        Some(cutoff) => diesel::delete(
+            articles::table
+                .find(id)
+                .filter(articles::deleted_at.lt(cutoff)),
+        )
+        .execute(conn)?,
+        None => diesel::delete(articles::table.find(id)).execute(conn)?,
+    };
+    if removed == 0 {
+        return Ok(false);
+    }
     let generation = db::touch(conn)?;
     diesel::insert_into(article_tombstones::table)
         .values((
@@ -464,8 +486,7 @@ pub fn destroy(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
         ))
         .execute(conn)?;
     search::remove(conn, id)?;
-    diesel::delete(articles::table.find(id)).execute(conn)?;
-    Ok(())
+    Ok(true)
 }
 
 /// Restore from the trash
@@ -515,15 +536,19 @@ pub async fn restore_article(
     Ok(super::with_etag(HttpResponse::Ok(), &article))
 }
 
-/// Removes articles trashed more than `days` days ago; returns how many.
+/// Removes articles trashed more than `days` days ago; returns how many. Each is removed only
+/// if it is still in the trash at the moment of its delete: one restored meanwhile stays.
 pub fn purge_trash(conn: &mut DbConnection, days: i64) -> Result<usize, ApiError> {
     let cutoff = db::now() - Duration::days(days);
     let ids: Vec<i32> = articles::table
         .filter(articles::deleted_at.lt(cutoff))
         .select(articles::id)
         .load(conn)?;
-    for id in &ids {
-        db::in_transaction(conn, |conn| destroy(conn, *id))?;
+    let mut removed = 0;
+    for id in ids {
+        if db::in_write_transaction(conn, |conn| destroy_if(conn, id, Some(cutoff)))? {
+            removed += 1;
+        }
     }
-    Ok(ids.len())
+    Ok(removed)
 }

@@ -15,8 +15,12 @@ use crate::extract::Json;
 use crate::startup::AppState;
 use crate::users::{User, UserRow};
 
-/// Failed sign-ins allowed per account and per client address within the window.
-pub const MAX_FAILURES: i64 = 5;
+/// Failed sign-ins allowed within the window: for one account from one client address; for
+/// one account from anywhere (so that nobody else can lock its owner out below this); and
+/// from one client address over all accounts.
+pub const MAX_PAIR_FAILURES: i64 = 5;
+pub const MAX_ACCOUNT_FAILURES: i64 = 50;
+pub const MAX_ADDRESS_FAILURES: i64 = 20;
 pub const FAILURE_WINDOW_SECS: i64 = 15 * 60;
 /// Longer candidates are refused without hashing them.
 const MAX_PASSWORD_BYTES: usize = 4096;
@@ -28,7 +32,26 @@ fn bad_credentials() -> ApiError {
     }
 }
 
-/// One attempt to prove a password, throttled by account and by client address.
+/// Which failures a limit counts.
+#[derive(Clone, Copy)]
+enum Scope {
+    Pair,
+    Account,
+    Address,
+}
+
+impl Scope {
+    fn limit(self) -> i64 {
+        match self {
+            Scope::Pair => MAX_PAIR_FAILURES,
+            Scope::Account => MAX_ACCOUNT_FAILURES,
+            Scope::Address => MAX_ADDRESS_FAILURES,
+        }
+    }
+}
+
+/// One attempt to prove a password, throttled by account and client address.
+#[derive(Clone)]
 pub struct SignInAttempt {
     email: String,
     client_ip: String,
@@ -46,32 +69,37 @@ impl SignInAttempt {
         }
     }
 
-    /// Seconds until the next attempt is allowed, when the failures in the window reached
-    /// the limit for the account or the address.
+    /// The newest failures of `scope` within the window, up to its limit.
+    fn recent(
+        &self,
+        conn: &mut DbConnection,
+        scope: Scope,
+        since: NaiveDateTime,
+    ) -> QueryResult<Vec<NaiveDateTime>> {
+        let query = login_failures::table
+            .select(login_failures::created_at)
+            .filter(login_failures::created_at.gt(since))
+            .order(login_failures::created_at.desc())
+            .limit(scope.limit())
+            .into_boxed();
+        let query = match scope {
+            Scope::Pair => query
+                .filter(login_failures::email.eq(&self.email))
+                .filter(login_failures::client_ip.eq(&self.client_ip)),
+            Scope::Account => query.filter(login_failures::email.eq(&self.email)),
+            Scope::Address => query.filter(login_failures::client_ip.eq(&self.client_ip)),
+        };
+        query.load(conn)
+    }
+
+    /// Seconds until the next attempt is allowed, when a limit is reached.
     fn retry_after(&self, conn: &mut DbConnection) -> Result<Option<u64>, ApiError> {
         let now = db::now();
         let since = now - Duration::seconds(FAILURE_WINDOW_SECS);
-        let recent = |by_email: bool, conn: &mut DbConnection| -> QueryResult<Vec<NaiveDateTime>> {
-            let query = login_failures::table
-                .select(login_failures::created_at)
-                .filter(login_failures::created_at.gt(since))
-                .order(login_failures::created_at.desc())
-                .limit(MAX_FAILURES)
-                .into_boxed();
-            if by_email {
-                query
-                    .filter(login_failures::email.eq(&self.email))
-                    .load(conn)
-            } else {
-                query
-                    .filter(login_failures::client_ip.eq(&self.client_ip))
-                    .load(conn)
-            }
-        };
         let mut wait = None;
-        for by_email in [true, false] {
-            let times = recent(by_email, conn)?;
-            if times.len() as i64 >= MAX_FAILURES {
+        for scope in [Scope::Pair, Scope::Account, Scope::Address] {
+            let times = self.recent(conn, scope, since)?;
+            if times.len() as i64 >= scope.limit() {
                 if let Some(oldest) = times.last() {
                     let free_at = *oldest + Duration::seconds(FAILURE_WINDOW_SECS);
                     let secs = (free_at - now).num_seconds().max(1) as u64;
@@ -82,57 +110,78 @@ impl SignInAttempt {
         Ok(wait)
     }
 
-    /// Checks `candidate` against `user` (an absent or inactive user never matches, after the
-    /// same work). Records the outcome for throttling. 429 while throttled.
-    fn verify(
-        &self,
-        conn: &mut DbConnection,
-        user: Option<&UserRow>,
-        candidate: &str,
-    ) -> Result<bool, ApiError> {
-        if let Some(secs) = self.retry_after(conn)? {
-            return Err(ApiError::TooManyRequests {
-                detail: "too many failed sign-ins; wait before trying again".into(),
-                retry_after: secs,
-            });
-        }
-        let matched = match user {
-            _ if candidate.len() > MAX_PASSWORD_BYTES => false,
-            Some(user) => password::verify(candidate, &user.password_hash) && user.active,
-            None => {
-                password::verify_dummy(candidate);
-                false
+    /// Takes one attempt: 429 while throttled, else a failure is recorded at once, before the
+    /// password is checked, and taken back only if the password proves right. Counting and
+    /// recording are one write transaction (one writer at a time, in every process), so however
+    /// many attempts race, at most the limit get checked.
+    async fn reserve(&self, pool: &Pool) -> Result<(), ApiError> {
+        let attempt = self.clone();
+        db::transaction(pool, move |conn| {
+            if let Some(secs) = attempt.retry_after(conn)? {
+                return Err(ApiError::TooManyRequests {
+                    detail: "too many failed sign-ins; wait before trying again".into(),
+                    retry_after: secs,
+                });
             }
-        };
-        let now = db::now();
-        if matched {
-            diesel::delete(login_failures::table.filter(login_failures::email.eq(&self.email)))
-                .execute(conn)?;
-        } else {
+            let now = db::now();
             diesel::delete(login_failures::table.filter(
                 login_failures::created_at.lt(now - Duration::seconds(FAILURE_WINDOW_SECS)),
             ))
             .execute(conn)?;
             diesel::insert_into(login_failures::table)
                 .values((
-                    login_failures::email.eq(&self.email),
-                    login_failures::client_ip.eq(&self.client_ip),
+                    login_failures::email.eq(&attempt.email),
+                    login_failures::client_ip.eq(&attempt.client_ip),
                     login_failures::created_at.eq(now),
                 ))
                 .execute(conn)?;
-        }
-        Ok(matched)
+            Ok(())
+        })
+        .await
     }
 
-    /// For a signed-in user confirming their current password: 422 when wrong.
+    /// The password was right: this account's failures from this address are forgiven.
+    fn forgive(&self, conn: &mut DbConnection) -> Result<(), ApiError> {
+        diesel::delete(
+            login_failures::table
+                .filter(login_failures::email.eq(&self.email))
+                .filter(login_failures::client_ip.eq(&self.client_ip)),
+        )
+        .execute(conn)?;
+        Ok(())
+    }
+
+    /// Whether `candidate` is the password of `user` (an absent or inactive user never
+    /// matches, after the same work). The attempt must be reserved.
+    fn matches(user: Option<&UserRow>, candidate: &str) -> bool {
+        match user {
+            _ if candidate.len() > MAX_PASSWORD_BYTES => false,
+            Some(user) => password::verify(candidate, &user.password_hash) && user.active,
+            None => {
+                password::verify_dummy(candidate);
+                false
+            }
+        }
+    }
+
+    /// For a signed-in user confirming their current password: 422 when wrong, 429 while
+    /// throttled.
     pub async fn check_password(
         self,
         pool: &Pool,
         user: &UserRow,
         candidate: String,
     ) -> Result<(), ApiError> {
+        self.reserve(pool).await?;
         let user = user.clone();
-        let matched = db::run(pool, move |conn| self.verify(conn, Some(&user), &candidate)).await?;
+        let matched = db::run(pool, move |conn| {
+            let matched = Self::matches(Some(&user), &candidate);
+            if matched {
+                self.forgive(conn)?;
+            }
+            Ok(matched)
+        })
+        .await?;
         if matched {
             Ok(())
         } else {
@@ -205,8 +254,10 @@ pub struct LoginRequest {
 /// Sign in
 ///
 /// Exchanges email and password for an access token and a refresh token. An unknown email
-/// and a wrong password get the same 401. More than five failures for one account or one
-/// client address within 15 minutes -> 429 with `Retry-After`.
+/// and a wrong password get the same 401. Within 15 minutes, five failures for one account
+/// from one client address, 50 for one account from anywhere, or 20 from one client address
+/// over all accounts -> 429 with `Retry-After`; someone else's failures below the account's
+/// limit never lock its owner out.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -227,12 +278,14 @@ pub async fn login(
 ) -> Result<web::Json<Session>, ApiError> {
     let LoginRequest { email, password } = body.0;
     let attempt = SignInAttempt::new(&req, email);
+    attempt.reserve(&state.pool).await?;
     let keys = state.clone();
     let session = db::run(&state.pool, move |conn| {
         let user = UserRow::find_by_email(conn, &attempt.email)?;
-        if !attempt.verify(conn, user.as_ref(), &password)? {
+        if !SignInAttempt::matches(user.as_ref(), &password) {
             return Err(bad_credentials());
         }
+        attempt.forgive(conn)?;
         let user = user.ok_or_else(bad_credentials)?;
         issue_session(conn, &keys.tokens, user, None)
     })

@@ -147,7 +147,7 @@ where
             let outcome = pool
                 .get()
                 .map_err(ApiError::from)
-                .and_then(|mut conn| in_transaction(&mut conn, work));
+                .and_then(|mut conn| in_write_transaction(&mut conn, work));
             // The request may have gone; its transaction has ended either way.
             let _ = done.send(outcome);
         })
@@ -206,6 +206,35 @@ where
             result => return result,
         }
     }
+}
+
+/// The first key of our advisory locks ("news"), so they cannot meet another application's.
+const LOCK_SPACE: i32 = 0x6e65_7773;
+
+/// Write transactions run one at a time across every server process on the database: each
+/// takes this lock first. On PostgreSQL it is a transaction-level advisory lock; on SQLite the
+/// write transaction itself (`BEGIN IMMEDIATE`) holds the database's only write lock. Taken
+/// first, it also orders every other lock a write takes, so writers never deadlock, and a
+/// check and the write it guards (the last active admin, a topic move that must not make a
+/// cycle, the count of failed sign-ins) can never interleave with another writer's.
+fn lock_writes(conn: &mut DbConnection) -> Result<(), ApiError> {
+    if let DbConnection::Postgresql(_) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1, 0)")
+            .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Runs `work` in a write transaction on `conn`, after the other writers (`lock_writes`).
+pub fn in_write_transaction<T, F>(conn: &mut DbConnection, work: F) -> Result<T, ApiError>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    in_transaction(conn, |conn| {
+        lock_writes(conn)?;
+        work(conn)
+    })
 }
 
 /// Marks a change to what the public reads: cached public responses go stale. Returns the

@@ -297,7 +297,8 @@ fn derive_slug(conn: &mut DbConnection, name: &str) -> Result<Slug, ApiError> {
     Ok(base.first_free(&taken))
 }
 
-/// 422 unless `parent` exists and is not `topic` itself or one of its descendants.
+/// 422 unless `parent` exists, is not `topic` itself or one of its descendants, and the topic
+/// (with its subtree) would sit no deeper than `tree::MAX_DEPTH` levels under it.
 fn check_parent(conn: &mut DbConnection, topic: Option<i32>, parent: i32) -> Result<(), ApiError> {
     let parents = tree::parents(conn)?;
     if !parents.contains_key(&parent) {
@@ -310,6 +311,13 @@ fn check_parent(conn: &mut DbConnection, topic: Option<i32>, parent: i32) -> Res
                 "would make the topic its own ancestor",
             ));
         }
+    }
+    let levels = topic.map_or(1, |topic| tree::height(&parents, topic));
+    if tree::depth(&parents, parent) + levels > tree::MAX_DEPTH {
+        return Err(ApiError::invalid(
+            "parent_id",
+            format!("topics nest at most {} levels deep", tree::MAX_DEPTH),
+        ));
     }
     Ok(())
 }
@@ -431,6 +439,8 @@ pub async fn update_topic(
         body.position,
     )?;
     let topic = db::transaction(&state.pool, move |conn| {
+        // The parent check and the move are one write transaction: one writer at a time in
+        // every server process, so two moves checked side by side cannot make a cycle.
         let current = TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("topic"))?;
         let id = current.id;
         if let Some(slug) = &changes.slug {
@@ -512,9 +522,12 @@ pub async fn delete_topic(
             )));
         }
         let filed = tree::articles_under(conn, id)?;
+        let direct = tree::articles_filed_directly(conn, id)?;
         articles::mark_changed(conn, &filed)?;
         diesel::delete(topics::table.find(id)).execute(conn)?;
-        Ok(())
+        // Its articles leave the feeds of its ancestors too, unless their other topics keep
+        // them there.
+        tree::refile(conn, &direct)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -68,6 +68,60 @@ pub fn set_article_topics(
     Ok(())
 }
 
+/// The deepest a topic may sit: a root is at depth 1.
+pub const MAX_DEPTH: usize = 8;
+
+/// How deep `id` sits: 1 for a root.
+pub fn depth(parents: &HashMap<i32, Option<i32>>, id: i32) -> usize {
+    1 + ancestors(parents, id).len()
+}
+
+/// How many levels the subtree of `id` spans: 1 for a leaf.
+pub fn height(parents: &HashMap<i32, Option<i32>>, id: i32) -> usize {
+    parents
+        .keys()
+        .filter_map(|other| {
+            let above = ancestors(parents, *other);
+            if *other == id {
+                Some(1)
+            } else {
+                above.iter().position(|a| *a == id).map(|at| at + 2)
+            }
+        })
+        .max()
+        .unwrap_or(1)
+}
+
+/// Files `articles` again under their own topics as the tree now stands: their ancestor rows
+/// follow a move or a deletion.
+pub fn refile(conn: &mut DbConnection, articles: &[i32]) -> Result<(), ApiError> {
+    for article_id in articles {
+        let rows: Vec<(i32, Option<NaiveDateTime>)> = article_topics::table
+            .filter(article_topics::article_id.eq(article_id))
+            .filter(article_topics::direct.eq(true))
+            .order(article_topics::position.asc())
+            .select((article_topics::topic_id, article_topics::feed_published_at))
+            .load(conn)?;
+        // With no topic of its own left, it is in no topic's feed.
+        let feed_at = rows.first().and_then(|(_, at)| *at);
+        let direct: Vec<i32> = rows.into_iter().map(|(id, _)| id).collect();
+        set_article_topics(conn, *article_id, &direct, feed_at)?;
+    }
+    Ok(())
+}
+
+/// The articles filed directly under `topic_id`.
+pub fn articles_filed_directly(
+    conn: &mut DbConnection,
+    topic_id: i32,
+) -> Result<Vec<i32>, ApiError> {
+    Ok(article_topics::table
+        .filter(article_topics::topic_id.eq(topic_id))
+        .filter(article_topics::direct.eq(true))
+        .select(article_topics::article_id)
+        .load(conn)?)
+}
+
 /// The articles filed under `topic_id` or its descendants.
 pub fn articles_under(conn: &mut DbConnection, topic_id: i32) -> Result<Vec<i32>, ApiError> {
     Ok(article_topics::table
@@ -90,18 +144,7 @@ pub fn refresh_subtree(conn: &mut DbConnection, topic_id: i32) -> Result<(), Api
         .select(article_topics::article_id)
         .distinct()
         .load(conn)?;
-    for article_id in articles {
-        let rows: Vec<(i32, Option<NaiveDateTime>)> = article_topics::table
-            .filter(article_topics::article_id.eq(article_id))
-            .filter(article_topics::direct.eq(true))
-            .order(article_topics::position.asc())
-            .select((article_topics::topic_id, article_topics::feed_published_at))
-            .load(conn)?;
-        let feed_at = rows.first().and_then(|(_, at)| *at);
-        let direct: Vec<i32> = rows.into_iter().map(|(id, _)| id).collect();
-        set_article_topics(conn, article_id, &direct, feed_at)?;
-    }
-    Ok(())
+    refile(conn, &articles)
 }
 
 #[cfg(test)]
@@ -120,5 +163,8 @@ mod tests {
         assert_eq!(ancestors(&parents, 3), [2, 1]);
         assert_eq!(ancestors(&parents, 1), Vec::<i32>::new());
         assert_eq!(ancestors(&parents, 8), [9]);
+        assert_eq!(depth(&parents, 3), 3);
+        assert_eq!(height(&parents, 1), 3);
+        assert_eq!(height(&parents, 3), 1);
     }
 }

@@ -379,7 +379,9 @@ impl Changes {
 /// Applies checked changes to a user in one transaction; refuses to leave no active admin.
 fn apply_changes(conn: &mut DbConnection, id: i32, changes: Changes) -> Result<UserRow, ApiError> {
     let hash = changes.password.as_ref().map(password::hash).transpose()?;
-    db::in_transaction(conn, |conn| {
+    // Two admins demoting each other at once must not leave none: the check and the change
+    // run in one write transaction, one writer at a time in every server process.
+    db::in_write_transaction(conn, |conn| {
         let current = UserRow::find(conn, id)?.ok_or_else(|| ApiError::not_found("user"))?;
         let loses_admin = current.role == Role::Admin.as_str()
             && current.active

@@ -730,7 +730,83 @@ async fn bodies_and_feeds_carry_no_foreign_active_content(backend: Backend) {
     );
 }
 
+/// Point 19: a revision naming a deleted topic or a deactivated user is restored without them,
+/// and the answer says what was dropped.
+async fn revisions_restore_without_what_is_gone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.user(Role::Admin).await;
+    let editor = app.user(Role::Editor).await;
+    let writer = app.user(Role::Author).await;
+    let kept = id(&app.topic(&editor.token, "Kept", None).await);
+    let doomed = id(&app.topic(&editor.token, "Doomed", None).await);
+    let article = app
+        .published(
+            &editor.token,
+            "Story",
+            json!({"topic_ids": [kept, doomed], "author_ids": [editor.id, writer.id]}),
+        )
+        .await;
+    let path = format!("/api/v1/articles/{}", id(&article));
+    let changed = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&editor.token),
+            &json!({"topic_ids": [kept], "author_ids": [editor.id], "title": "Story, changed"}),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        app.delete(&format!("/api/v1/topics/{doomed}"), Some(&editor.token))
+            .await
+            .status(),
+        204
+    );
+    let off = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", writer.id),
+            Some(&admin.token),
+            &json!({"active": false}),
+        )
+        .await;
+    assert_eq!(off.status(), 200);
+    let restored = app
+        .request(
+            Method::POST,
+            &format!("{path}/revisions/1/restore"),
+            Some(&editor.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restored.status(), 200);
+    let body: Value = restored.json().await.unwrap();
+    assert_eq!(body["title"], "Story");
+    assert_eq!(
+        body["dropped"],
+        json!([{"field": "topic_ids", "id": doomed}, {"field": "author_ids", "id": writer.id}])
+    );
+    let topics: Vec<i64> = body["topics"].as_array().unwrap().iter().map(id).collect();
+    assert_eq!(topics, [kept]);
+    let authors: Vec<i64> = body["authors"].as_array().unwrap().iter().map(id).collect();
+    assert_eq!(authors, [i64::from(editor.id)]);
+    // Nothing to drop: an empty list.
+    let again = app
+        .request(
+            Method::POST,
+            &format!("{path}/revisions/2/restore"),
+            Some(&editor.token),
+        )
+        .send()
+        .await
+        .unwrap();
+    let body: Value = again.json().await.unwrap();
+    assert_eq!(body["dropped"], json!([]));
+}
+
 backend_tests!(
+    revisions_restore_without_what_is_gone,
     control_characters_are_refused_alike,
     times_outside_the_supported_years_are_refused,
     invisible_titles_and_names_are_refused,

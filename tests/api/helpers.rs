@@ -429,3 +429,92 @@ pub async fn sleep_past(at: chrono::DateTime<chrono::Utc>) {
         .unwrap_or_default();
     tokio::time::sleep(wait).await;
 }
+
+/// A server process of the `newsroom` binary on a test's database: another node of a
+/// multi-process deployment. Killed when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    pub address: String,
+}
+
+impl ServerProcess {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Kills the process at once (SIGKILL), as a crash would.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+impl TestDb {
+    /// The database as `DATABASE_URL` names it.
+    pub fn url_string(&self) -> String {
+        match self {
+            TestDb::Sqlite(_, path) => path.display().to_string(),
+            TestDb::Postgres { url, .. } => url.clone(),
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts another server process on this test's database, with `env` on top of the
+    /// test settings; waits until it serves.
+    pub fn process_with(&self, env: &[(&str, &str)]) -> ServerProcess {
+        use std::io::BufRead;
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_newsroom"));
+        command
+            .arg("serve")
+            .env("DATABASE_URL", self.db.url_string())
+            .env("NEWSROOM_JWT_SECRET", JWT_SECRET)
+            .env("NEWSROOM_BIND", "127.0.0.1:0")
+            .env("NEWSROOM_DB_POOL_SIZE", "4")
+            .env("RUST_LOG", "info")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start a server process");
+        let stderr = child.stderr.take().expect("its standard error");
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut port_tx = Some(port_tx);
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(port) = line
+                    .split("serving on port ")
+                    .nth(1)
+                    .and_then(|rest| rest.split(';').next())
+                {
+                    if let Some(tx) = port_tx.take() {
+                        let _ = tx.send(port.trim().to_owned());
+                    }
+                } else if line.contains("ERROR") || line.contains("panicked") {
+                    eprintln!("server process: {line}");
+                }
+            }
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the server process did not start");
+        ServerProcess {
+            child,
+            address: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    pub fn process(&self) -> ServerProcess {
+        self.process_with(&[])
+    }
+}

@@ -42,6 +42,7 @@ mod links;
 mod openapi;
 mod permissions;
 mod plans;
+mod races;
 mod safety;
 mod sync;
 mod topics;
