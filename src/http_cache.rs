@@ -25,12 +25,16 @@ use actix_web::{web, HttpResponse};
 use sha2::{Digest, Sha256};
 
 use crate::db::{self, Pool, PublicState};
+use crate::route_table::RouteTable;
 use crate::startup::AppState;
 
 /// Bodies larger than this are answered but not kept.
 const MAX_ENTRY_BYTES: usize = 1 << 20;
 
 pub const PRIVATE: &str = "private, no-store";
+
+/// What a public read's representation depends on besides its URL.
+const VARY: &str = "Accept-Encoding, Authorization";
 
 /// How long the public state read from the database is trusted when nothing in this process
 /// wrote: the most another server process's write stays unseen here.
@@ -124,20 +128,52 @@ impl PublicCache {
     }
 
     fn put(&self, key: String, entry: Entry) {
-        if entry.body.len() > MAX_ENTRY_BYTES.min(self.capacity) {
+        let size = cost(&key, &entry);
+        if entry.body.len() > MAX_ENTRY_BYTES || size > self.capacity {
             return;
         }
         if let Ok(mut entries) = self.entries.lock() {
-            if entries.1 + entry.body.len() > self.capacity {
+            if let Some(old) = entries.0.remove(&key) {
+                entries.1 = entries.1.saturating_sub(cost(&key, &old));
+            }
+            if entries.1 + size > self.capacity {
                 entries.0.clear();
                 entries.1 = 0;
             }
-            entries.1 += entry.body.len();
-            if let Some(old) = entries.0.insert(key, entry) {
-                entries.1 = entries.1.saturating_sub(old.body.len());
+            entries.1 += size;
+            entries.0.insert(key, entry);
+        }
+    }
+}
+
+/// What an entry holds in memory besides its key, body, tag and headers: the map's slot, the
+/// entry itself and the allocations behind its header map, rounded up.
+const ENTRY_OVERHEAD: usize = 512;
+
+/// The memory an entry under `key` takes, as the capacity counts it.
+fn cost(key: &str, entry: &Entry) -> usize {
+    let headers: usize = entry
+        .headers
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len() + 32)
+        .sum();
+    key.len() + entry.body.len() + entry.etag.len() + headers + ENTRY_OVERHEAD
+}
+
+/// The cache key of a public read: its path and, in a canonical order, the query parameters
+/// its operation defines. Parameters it does not define are ignored by the handlers, and here
+/// too, so junk in a URL makes no entry of its own. None for a path no read is at.
+fn cache_key(req: &ServiceRequest, table: &RouteTable) -> Option<String> {
+    let known = table.query_parameters(req.path())?;
+    let mut query = form_urlencoded::Serializer::new(String::new());
+    for name in known {
+        for (key, value) in form_urlencoded::parse(req.query_string().as_bytes()) {
+            if key == name.as_str() {
+                query.append_pair(&key, &value);
             }
         }
     }
+    Some(format!("{}?{}", req.path(), query.finish()))
 }
 
 fn strong_etag(body: &[u8]) -> String {
@@ -281,17 +317,30 @@ pub async fn public_cache(
         }
         return Ok(res);
     };
-    let key = req.uri().to_string();
+    let key = req
+        .app_data::<web::Data<RouteTable>>()
+        .and_then(|table| cache_key(&req, table));
     // Without the state (the database is down), or with no room to keep bodies, the request
     // goes through uncached.
-    let state = match cache.capacity {
-        0 => None,
+    let state = match (cache.capacity, &key) {
+        (0, _) | (_, None) => None,
         _ => cache.watch.current(&app.pool).await,
     };
-    if let Some((etag, headers, body)) = state.as_ref().and_then(|s| cache.get(&key, s)) {
+    let hit = match (&state, &key) {
+        (Some(state), Some(key)) => cache.get(key, state),
+        _ => None,
+    };
+    if let Some((etag, headers, body)) = hit {
         return Ok(respond(req, &etag, &headers, body));
     }
-    let res = next.call(req).await?;
+    let mut res = next.call(req).await?;
+    if res.status().is_redirection() && res.status() != StatusCode::NOT_MODIFIED {
+        // A redirect to a public read (a former slug) is cached like that read.
+        res.headers_mut()
+            .insert(header::CACHE_CONTROL, cache.cache_control.clone());
+        res.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static(VARY));
+    }
     if res.status() != StatusCode::OK {
         return Ok(res.map_into_boxed_body());
     }
@@ -303,15 +352,12 @@ pub async fn public_cache(
     let etag = strong_etag(&body);
     let mut headers = head.headers().clone();
     headers.insert(header::CACHE_CONTROL, cache.cache_control.clone());
-    headers.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept-Encoding, Authorization"),
-    );
+    headers.insert(header::VARY, HeaderValue::from_static(VARY));
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
     headers.remove(crate::startup::REQUEST_ID);
-    if let Some(state) = state {
+    if let (Some(state), Some(key)) = (state, key) {
         cache.put(
             key,
             Entry {

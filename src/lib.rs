@@ -14,6 +14,7 @@ pub mod http_cache;
 pub mod links;
 pub mod openapi;
 pub mod pagination;
+pub mod route_table;
 pub mod seed;
 pub mod startup;
 pub mod sync;

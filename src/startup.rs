@@ -5,7 +5,7 @@ use std::net::TcpListener;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
-use actix_web::dev::{ResourceDef, Server, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::{self, Compress, Condition, Logger, Next};
@@ -20,6 +20,7 @@ use crate::auth::tokens::TokenKeys;
 use crate::config::{Config, CorsOrigins};
 use crate::db::{self, Pool};
 use crate::error::ApiError;
+use crate::route_table::RouteTable;
 use crate::{
     articles, auth, authors, extract, health, http_cache, links, openapi, sync, syndication,
     topics, users,
@@ -54,7 +55,6 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(users::create_user)
                 .service(users::get_user)
                 .service(users::update_user)
-                .service(users::delete_user)
                 .service(authors::list_authors)
                 .service(authors::get_author)
                 .service(topics::list_topics)
@@ -91,61 +91,6 @@ pub fn openapi_document() -> Document {
     openapi::finish(doc)
 }
 
-/// The routes of the document, to tell an unknown path (404) from a wrong method (405).
-/// A literal path (`/users/me`) takes precedence over a template it also matches
-/// (`/users/{id}`), as in routing.
-struct RouteTable(Vec<(ResourceDef, Vec<Method>)>);
-
-impl RouteTable {
-    fn new(doc: &Document) -> Self {
-        let mut table: Vec<(ResourceDef, Vec<Method>)> = doc
-            .paths
-            .paths
-            .iter()
-            .map(|(path, item)| {
-                let methods = [
-                    (Method::GET, item.get.is_some()),
-                    (Method::POST, item.post.is_some()),
-                    (Method::PUT, item.put.is_some()),
-                    (Method::PATCH, item.patch.is_some()),
-                    (Method::DELETE, item.delete.is_some()),
-                ];
-                let allowed = methods
-                    .into_iter()
-                    .filter_map(|(m, present)| present.then_some(m))
-                    .collect();
-                (ResourceDef::new(path.as_str()), allowed)
-            })
-            .collect();
-        table.push((ResourceDef::new("/openapi.json"), vec![Method::GET]));
-        Self(table)
-    }
-
-    fn allowed(&self, path: &str) -> Vec<Method> {
-        let matching: Vec<&(ResourceDef, Vec<Method>)> = self
-            .0
-            .iter()
-            .filter(|(def, _)| def.is_match(path))
-            .collect();
-        let literal: Vec<&(ResourceDef, Vec<Method>)> = matching
-            .iter()
-            .copied()
-            .filter(|(def, _)| !def.pattern().is_some_and(|p| p.contains('{')))
-            .collect();
-        let chosen = if literal.is_empty() {
-            matching
-        } else {
-            literal
-        };
-        let mut allowed: Vec<Method> = chosen
-            .into_iter()
-            .flat_map(|(_, methods)| methods.iter().cloned())
-            .collect();
-        allowed.dedup();
-        allowed
-    }
-}
-
 /// No route took the request: 405 when the path exists with other methods, else 404 (an
 /// unknown path, or a known shape with a malformed segment such as `/users/abc`).
 async fn fallback(
@@ -167,6 +112,18 @@ async fn docs_redirect() -> HttpResponse {
 }
 
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// HEAD is answered as GET (RFC 9110): the request is served as a GET, and the connection
+/// leaves out the body, keeping its length.
+async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
+}
 
 /// The request's id, echoed from `X-Request-Id` when sane, else generated, on the response.
 async fn request_id(
@@ -288,6 +245,7 @@ impl Application {
                     cors(&cors_origins),
                 ))
                 .wrap(middleware::from_fn(request_id))
+                .wrap(middleware::from_fn(head_as_get))
                 .wrap(Logger::new(
                     r#"%a "%r" %s %b %Dms request_id=%{x-request-id}o"#,
                 ))

@@ -1,7 +1,7 @@
 //! Users: staff accounts managed by admins, and each user's own profile.
 
 use actix_web::http::header;
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{get, patch, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -343,7 +343,8 @@ pub struct UpdateUser {
     #[schema(value_type = Option<String>)]
     pub bio: Option<Option<String>>,
     pub role: Option<Role>,
-    /// False deactivates the account (as DELETE does); true reactivates it.
+    /// False deactivates the account: it can no longer sign in, its sessions end at once, its
+    /// bylines stay. True reactivates it. (Accounts are never deleted through the API.)
     pub active: Option<bool>,
     /// A new password; ends every session of the user.
     pub password: Option<String>,
@@ -470,38 +471,6 @@ pub async fn update_user(
     errors.finish()?;
     let row = db::run(&state.pool, move |conn| apply_changes(conn, id, changes)).await?;
     Ok(web::Json(row.try_into()?))
-}
-
-/// Deactivate a user
-///
-/// The account can no longer sign in and its live tokens stop working; its bylines stay on
-/// published articles. Idempotent.
-#[utoipa::path(
-    tag = "users",
-    params(UserId),
-    security(("bearer" = [])),
-    responses(
-        (status = 204, description = "Deactivated"),
-        (status = 404, description = "No such user", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-        (status = 409, description = "This is the last active admin", body = crate::error::Problem,
-            content_type = "application/problem+json"),
-    )
-)]
-#[delete("/users/{id:\\d+}")]
-pub async fn delete_user(
-    state: web::Data<AppState>,
-    caller: Caller,
-    id: web::Path<UserId>,
-) -> Result<HttpResponse, ApiError> {
-    caller.require(Role::Admin)?;
-    let id = id.into_inner().0;
-    let changes = Changes {
-        active: Some(false),
-        ..Changes::default()
-    };
-    db::run(&state.pool, move |conn| apply_changes(conn, id, changes)).await?;
-    Ok(HttpResponse::NoContent().finish())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

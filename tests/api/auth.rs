@@ -359,9 +359,14 @@ async fn deactivation_and_demotion_apply_to_live_tokens(backend: Backend) {
     assert_eq!(me["role"], "editor");
 
     let response = app
-        .delete(&format!("/api/v1/users/{}", editor.id), Some(&admin.token))
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/users/{}", editor.id),
+            Some(&admin.token),
+            &json!({"active": false}),
+        )
         .await;
-    assert_eq!(response.status(), 204);
+    assert_eq!(response.status(), 200);
     assert_invalid_token(&app, &editor.token, "deactivated").await;
     assert_problem(refresh(&app, &editor.refresh_token).await, 401).await;
     let login = app

@@ -1,6 +1,7 @@
 //! What an attacker's probe found: a hostile author, an anonymous client and a confused one.
 //! Each test names the point of the hardening issue it covers.
 
+use futures_util::future::join_all;
 use newsroom::auth::Caller;
 use newsroom::domain::Role;
 use newsroom::users::UserRow;
@@ -805,7 +806,152 @@ async fn revisions_restore_without_what_is_gone(backend: Backend) {
     assert_eq!(body["dropped"], json!([]));
 }
 
+/// Point 21: HEAD answers as GET does, headers and no body; `Allow` lists it.
+async fn head_answers_as_get(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let article = app.published(&editor.token, "Heads up", json!({})).await;
+    for path in [
+        "/api/v1/articles".to_owned(),
+        format!("/api/v1/articles/{}", article["slug"].as_str().unwrap()),
+        "/api/v1/topics".to_owned(),
+        "/feeds/rss.xml".to_owned(),
+        "/health/live".to_owned(),
+        "/openapi.json".to_owned(),
+    ] {
+        let get = app.client.get(app.url(&path)).send().await.unwrap();
+        let head = app.client.head(app.url(&path)).send().await.unwrap();
+        assert_eq!(head.status(), 200, "{path}");
+        for name in ["content-type", "etag", "cache-control", "content-length"] {
+            assert_eq!(
+                head.headers().get(name),
+                get.headers().get(name),
+                "{name} of {path}"
+            );
+        }
+        let length: usize = get.headers()["content-length"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(get.bytes().await.unwrap().len(), length);
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    let refused = app
+        .client
+        .delete(app.url("/api/v1/authors"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 405);
+    assert_eq!(refused.headers()["allow"], "GET, HEAD");
+    let post_only = app
+        .client
+        .head(app.url("/api/v1/auth/login"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(post_only.status(), 405);
+    assert_eq!(post_only.headers()["allow"], "POST");
+}
+
+/// Point 22: the redirect from a former slug is cached like the read it points to.
+async fn former_slug_redirects_carry_the_public_cache_policy(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let article = app
+        .published(&editor.token, "First headline", json!({}))
+        .await;
+    let renamed = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/articles/{}", id(&article)),
+            Some(&editor.token),
+            &json!({"slug": "second-headline"}),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    let moved = app.get("/api/v1/articles/first-headline", None).await;
+    assert_eq!(moved.status(), 301);
+    assert_eq!(
+        moved.headers()["location"],
+        "/api/v1/articles/second-headline"
+    );
+    let read = app.get("/api/v1/articles/second-headline", None).await;
+    assert_eq!(
+        moved.headers()["cache-control"],
+        read.headers()["cache-control"]
+    );
+    assert_eq!(moved.headers()["vary"], read.headers()["vary"]);
+    let staff = app
+        .get("/api/v1/articles/first-headline", Some(&editor.token))
+        .await;
+    assert_eq!(staff.status(), 301);
+    assert_eq!(staff.headers()["cache-control"], "private, no-store");
+}
+
+/// Point 20: unknown query parameters make no cache entries, and the cache counts what it
+/// keeps: 10,000 junk URLs grow a server's memory by at most its cache size and 30 MB.
+async fn junk_urls_cannot_grow_the_response_cache(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    for i in 0..3 {
+        app.published(&editor.token, &format!("Story {i}"), json!({}))
+            .await;
+    }
+    let server = app.process_with(&[("NEWSROOM_RESPONSE_CACHE_MB", "1")]);
+    let junk = "j".repeat(8 * 1024);
+    let warm = app
+        .client
+        .get(server.url("/api/v1/articles"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(warm.status(), 200);
+    let before = server.rss_bytes();
+    let paths: Vec<String> = (0..10_000)
+        .map(|i| match i % 8 {
+            0 => format!("/api/v1/articles?junk{i}={junk}"),
+            1 => format!("/feeds/rss.xml?utm_source={i}{junk}"),
+            2 | 3 => format!("/api/v1/authors?a{i}={junk}"),
+            // Small bodies: an entry would be almost all key.
+            _ => format!("/api/v1/topics?x={i}{junk}"),
+        })
+        .collect();
+    for chunk in paths.chunks(16) {
+        let requests = chunk
+            .iter()
+            .map(|path| app.client.get(server.url(path)).send());
+        for response in join_all(requests).await {
+            assert_eq!(response.unwrap().status(), 200);
+        }
+    }
+    let grown = server.rss_bytes().saturating_sub(before);
+    assert!(
+        grown <= (1 + 30) << 20,
+        "the server grew by {} MB",
+        grown >> 20
+    );
+    // Known parameters still key the cache: the same page whatever the junk or the order.
+    let a = app
+        .client
+        .get(server.url("/api/v1/articles?limit=2&sort=-published_at&junk=1"))
+        .send()
+        .await
+        .unwrap();
+    let b = app
+        .client
+        .get(server.url("/api/v1/articles?sort=-published_at&other=2&limit=2"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(a.headers()["etag"], b.headers()["etag"]);
+}
+
 backend_tests!(
+    head_answers_as_get,
+    former_slug_redirects_carry_the_public_cache_policy,
+    junk_urls_cannot_grow_the_response_cache,
     revisions_restore_without_what_is_gone,
     control_characters_are_refused_alike,
     times_outside_the_supported_years_are_refused,

@@ -208,7 +208,12 @@ async fn the_permission_matrix_holds(backend: Backend) {
             None,
             [401, 403, 403, 204],
         ),
-        row(Method::DELETE, &target, None, [401, 403, 403, 204]),
+        row(
+            Method::PATCH,
+            &target,
+            Some(json!({"active": false})),
+            [401, 403, 403, 200],
+        ),
     ];
     let callers = [
         None,

@@ -94,7 +94,10 @@ async fn admins_create_read_update_and_list_users(backend: Backend) {
         404,
     )
     .await;
-    assert_problem(app.delete("/api/v1/users/9999", token).await, 404).await;
+    // Deactivation is `PATCH {"active": false}`; an account is never deleted through the API.
+    let refused = app.delete("/api/v1/users/9999", token).await;
+    assert_eq!(refused.headers()["allow"], "GET, HEAD, PATCH");
+    assert_problem(refused, 405).await;
 }
 
 async fn user_lists_are_paginated_by_cursor(backend: Backend) {
@@ -139,7 +142,13 @@ async fn the_last_admin_cannot_be_removed(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.user(Role::Admin).await;
     let path = format!("/api/v1/users/{}", admin.id);
-    assert_problem(app.delete(&path, Some(&admin.token)).await, 409).await;
+    let deactivate = json!({"active": false});
+    assert_problem(
+        app.send_json(Method::PATCH, &path, Some(&admin.token), &deactivate)
+            .await,
+        409,
+    )
+    .await;
     assert_problem(
         app.send_json(
             Method::PATCH,
@@ -152,12 +161,16 @@ async fn the_last_admin_cannot_be_removed(backend: Backend) {
     )
     .await;
     let other = app.user(Role::Admin).await;
-    assert_eq!(app.delete(&path, Some(&other.token)).await.status(), 204);
-    assert_eq!(
-        app.delete(&path, Some(&other.token)).await.status(),
-        204,
-        "idempotent"
-    );
+    let off = |token: String| {
+        let (app, path, body) = (&app, &path, &deactivate);
+        async move {
+            app.send_json(Method::PATCH, path, Some(&token), body)
+                .await
+                .status()
+        }
+    };
+    assert_eq!(off(other.token.clone()).await, 200);
+    assert_eq!(off(other.token.clone()).await, 200, "idempotent");
 }
 
 async fn everyone_edits_their_own_profile(backend: Backend) {
