@@ -234,7 +234,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let default_pool = u32::try_from(2 * cores).unwrap_or(u32::MAX).clamp(4, 64);
         let pool_size = self.parse_number("NEWSROOM_DB_POOL_SIZE", default_pool, 1, 256)?;
-        let body_limit = self.parse_number("NEWSROOM_BODY_LIMIT", 1usize << 20, 1024, 64 << 20)?;
+        // 4 MiB: an article body of the most characters allowed fits however it is encoded.
+        let body_limit = self.parse_number("NEWSROOM_BODY_LIMIT", 4usize << 20, 1024, 64 << 20)?;
         let cors_origins = self.cors_origins()?;
         let embed_hosts = self.embed_hosts()?;
         let jwt = JwtConfig {
@@ -523,7 +524,7 @@ mod tests {
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.jwt.access_ttl, Duration::from_secs(900));
         assert_eq!(config.jwt.issuer, "newsroom");
-        assert_eq!(config.body_limit, 1 << 20);
+        assert_eq!(config.body_limit, 4 << 20);
         assert_eq!(config.cors_origins, CorsOrigins::None);
         assert_eq!(config.response_cache_bytes, 32 << 20);
     }

@@ -95,9 +95,12 @@ pub enum Key {
 }
 
 impl Key {
-    /// A path segment: 422 for an id out of range.
+    /// A path segment. An all-digit key that is no possible id (0, or past the range of ids)
+    /// names nothing: 404, as for any id that does not exist.
     pub fn from_path(raw: &str) -> Result<Self, crate::error::ApiError> {
-        Self::parse(raw).map_err(|e| crate::error::ApiError::Validation(vec![e]))
+        Self::parse(raw).map_err(|_| {
+            crate::error::ApiError::NotFound("there is no resource at this path".into())
+        })
     }
 
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
@@ -113,6 +116,9 @@ impl Key {
     }
 }
 
+/// The longest email address, in characters as sent.
+pub const MAX_EMAIL_CHARS: usize = 254;
+
 /// An email address, trimmed and lowercased so that one mailbox is one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
@@ -120,10 +126,10 @@ pub struct Email(String);
 impl Email {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let email = raw.trim().to_lowercase();
-        let shape_ok = email.len() <= 254
+        let shape_ok = raw.chars().count() <= MAX_EMAIL_CHARS
             && email.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty()
-                    && local.len() <= 64
+                    && local.chars().count() <= 64
                     && domain.contains('.')
                     && !domain.starts_with('.')
                     && !domain.ends_with('.')
@@ -229,12 +235,21 @@ fn is_invisible(c: char) -> bool {
 /// A title or a name: bidi controls removed, then trimmed, 1 to `max_chars` characters, at
 /// least one of them visible.
 pub fn display_text(raw: &str, max_chars: usize) -> Result<String, String> {
+    check_length(raw, max_chars)?;
     let text: String = raw.chars().filter(|c| !is_bidi_control(*c)).collect();
     let text = bounded_text(&text, max_chars)?;
     if text.chars().all(is_invisible) {
         return Err("must contain a visible character".into());
     }
     Ok(text)
+}
+
+/// At most `max_chars` characters as sent (before trimming), as the spec's `maxLength` says.
+fn check_length(raw: &str, max_chars: usize) -> Result<(), String> {
+    if raw.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    Ok(())
 }
 
 /// A BCP 47 language tag such as `en`, `ru`, `tg`, `pt-BR`, in canonical case.
@@ -264,9 +279,9 @@ pub fn language_tag(raw: &str) -> Result<String, String> {
 
 /// Trimmed text of bounded length, such as a person's or a topic's name.
 pub fn bounded_text(raw: &str, max_chars: usize) -> Result<String, String> {
+    check_length(raw, max_chars)?;
     let text = raw.trim();
-    let chars = text.chars().count();
-    if chars == 0 || chars > max_chars {
+    if text.is_empty() {
         return Err(format!("must be 1 to {max_chars} characters"));
     }
     if text

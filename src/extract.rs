@@ -82,17 +82,13 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonList<T> {
 }
 
 /// Deserialises a JSON document, mapping errors to 400 (syntax) or 422 (shape, with the field).
-/// A string holding a control character other than tab, line feed and carriage return (NUL
-/// above all, which PostgreSQL cannot store) -> 422 naming the field.
+/// A key given twice in one object -> 422. A number written with a fraction or an exponent
+/// that is a whole number (`3.0`, `1e2`) is that integer, as JSON Schema counts it. A string
+/// holding a control character other than tab, line feed and carriage return (NUL above all,
+/// which PostgreSQL cannot store) -> 422 naming the field.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    if let Some(field) = control_character_field(bytes) {
-        return Err(ApiError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+    let Document(value) = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         let message = strip_position(&inner.to_string());
@@ -109,23 +105,89 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             strip_position(&e.to_string())
         ))
     })?;
-    Ok(value)
+    if let Some(field) = find_control(&value, "") {
+        return Err(ApiError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        let message = strip_position(&err.into_inner().to_string());
+        ApiError::Validation(vec![field_error(&path, &message)])
+    })
 }
 
-/// The path of the first string (or key) of a JSON document that holds a control character
-/// other than tab, line feed and carriage return. In valid JSON such a character comes only as
-/// an escape (`\u0000`, `\b`, `\f`) or as a raw DEL or C1 byte sequence; only a document
-/// that has one of those is parsed again to find where.
-fn control_character_field(bytes: &[u8]) -> Option<String> {
-    let suspicious = bytes
-        .windows(2)
-        .any(|w| matches!(w, [b'\\', b'u' | b'b' | b'f'] | [0xC2, 0x80..=0x9F]) || w[0] == 0x7F)
-        || bytes.last() == Some(&0x7F);
-    if !suspicious {
-        return None;
+/// A JSON document read strictly: no key twice in an object, whole numbers as integers.
+struct Document(serde_json::Value);
+
+impl<'de> serde::Deserialize<'de> for Document {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        de.deserialize_any(DocumentVisitor).map(Document)
     }
-    let value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
-    find_control(&value, "")
+}
+
+struct DocumentVisitor;
+
+impl<'de> serde::de::Visitor<'de> for DocumentVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Self::Value, E> {
+        // Whole numbers up to 2^53 are exact in a double.
+        const EXACT: f64 = 9_007_199_254_740_992.0;
+        if v.fract() == 0.0 && v.abs() <= EXACT {
+            return Ok((v as i64).into());
+        }
+        Ok(serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+        Ok(v.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Document(item)) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(items.into())
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut fields = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if fields.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            let Document(value) = map.next_value()?;
+            fields.insert(key, value);
+        }
+        Ok(fields.into())
+    }
 }
 
 fn forbidden(text: &str) -> bool {
@@ -249,7 +311,6 @@ mod tests {
 
     #[derive(Debug, serde::Deserialize)]
     #[serde(deny_unknown_fields)]
-    #[allow(dead_code)]
     struct Body {
         title: String,
         ids: Vec<i32>,
@@ -298,6 +359,20 @@ mod tests {
             parse_json::<Body>(br#"{"title": "two\nlines\tand \\u0000 as text", "ids": []}"#)
                 .is_ok()
         );
+    }
+
+    #[test]
+    fn whole_numbers_with_a_fraction_are_integers_and_keys_come_once() {
+        let body: Body = parse_json(br#"{"title": "t", "ids": [3.0, 1e2, -0.0]}"#).unwrap();
+        assert_eq!((body.title.as_str(), body.ids), ("t", vec![3, 100, 0]));
+        assert_eq!(
+            field_of(parse_json::<Body>(br#"{"title": "t", "ids": [2.5]}"#).unwrap_err()),
+            "ids[0]"
+        );
+        assert!(matches!(
+            parse_json::<Body>(br#"{"title": "t", "title": "u", "ids": []}"#),
+            Err(ApiError::Validation(_))
+        ));
     }
 
     #[test]

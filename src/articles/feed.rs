@@ -160,11 +160,9 @@ impl Listing {
             (Some(_), Some(c)) if c.role < Role::Editor => Some(c.id()),
             _ => None,
         };
-        let q = query
+        if query
             .q
-            .map(|q| q.trim().to_owned())
-            .filter(|q| !q.is_empty());
-        if q.as_ref()
+            .as_ref()
             .is_some_and(|q| q.chars().count() > MAX_QUERY_CHARS)
         {
             return Err(ApiError::invalid(
@@ -172,6 +170,10 @@ impl Listing {
                 format!("must be at most {MAX_QUERY_CHARS} characters"),
             ));
         }
+        let q = query
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty());
         let by_time = !matches!(visibility, Visibility::Stored(_) | Visibility::Trashed);
         let sort = match (query.sort, &q) {
             (Some(Sort::Relevance), None) => {

@@ -21,17 +21,59 @@ use crate::domain::{
 };
 use crate::error::{ApiError, FieldError};
 use crate::extract::{nullable, Json};
+use crate::openapi::rules::{field, FieldRule, Rule};
 use crate::startup::AppState;
 use crate::topics::tree;
 
 pub const MAX_TITLE_CHARS: usize = 300;
-pub const MAX_BODY_BYTES: usize = 1 << 20;
+/// The longest body, in characters. (A maximal body fits in the default request limit,
+/// `NEWSROOM_BODY_LIMIT`, however it is encoded.)
+pub const MAX_BODY_CHARS: usize = 500_000;
 const MAX_SUBTITLE_CHARS: usize = 300;
 const MAX_SUMMARY_CHARS: usize = 2000;
 const MAX_SHORT_TEXT_CHARS: usize = 300;
 const MAX_URL_CHARS: usize = 2000;
 const MAX_LINKED: usize = 20;
 const WORDS_PER_MINUTE: i32 = 200;
+
+/// The single-field rules of article writes, as the spec states them.
+pub const FIELD_RULES: &[FieldRule] = &[
+    field("CreateArticle", "title", Rule::Title(MAX_TITLE_CHARS)),
+    field("UpdateArticle", "title", Rule::Title(MAX_TITLE_CHARS)),
+    field("CreateArticle", "slug", Rule::Slug),
+    field("UpdateArticle", "slug", Rule::Slug),
+    field(
+        "CreateArticle",
+        "subtitle",
+        Rule::OptionalTitle(MAX_SUBTITLE_CHARS),
+    ),
+    field(
+        "UpdateArticle",
+        "subtitle",
+        Rule::OptionalTitle(MAX_SUBTITLE_CHARS),
+    ),
+    field("CreateArticle", "summary", Rule::Text(MAX_SUMMARY_CHARS)),
+    field("UpdateArticle", "summary", Rule::Text(MAX_SUMMARY_CHARS)),
+    field("CreateArticle", "body", Rule::Text(MAX_BODY_CHARS)),
+    field("UpdateArticle", "body", Rule::Text(MAX_BODY_CHARS)),
+    field("CreateArticle", "language", Rule::Language),
+    field("UpdateArticle", "language", Rule::Language),
+    field("CreateArticle", "topic_ids", Rule::Ids(0, MAX_LINKED)),
+    field("UpdateArticle", "topic_ids", Rule::Ids(0, MAX_LINKED)),
+    field("CreateArticle", "author_ids", Rule::Ids(1, MAX_LINKED)),
+    field("UpdateArticle", "author_ids", Rule::Ids(1, MAX_LINKED)),
+    field("CreateArticle", "source", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("UpdateArticle", "source", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("CreateArticle", "published_at", Rule::Time),
+    field("UpdateArticle", "published_at", Rule::Time),
+    field("CoverImage", "url", Rule::Url(MAX_URL_CHARS)),
+    field("CoverImage", "alt", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("CoverImage", "caption", Rule::Text(MAX_SUMMARY_CHARS)),
+    field("CoverImage", "credit", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("Seo", "title", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("Seo", "description", Rule::Text(MAX_SUMMARY_CHARS)),
+    field("Seo", "canonical_url", Rule::Url(MAX_URL_CHARS)),
+];
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -52,7 +94,8 @@ pub struct CreateArticle {
     pub slug: Option<String>,
     pub subtitle: Option<String>,
     pub summary: Option<String>,
-    /// HTML, at most 1 MiB; sanitised (scripts, event handlers, `javascript:` URLs removed).
+    /// HTML, at most 500,000 characters; sanitised (scripts, styles, event handlers and
+    /// `javascript:` URLs removed; iframes only from the configured embed hosts).
     pub body: String,
     /// BCP 47 tag; default `en`.
     pub language: Option<String>,
@@ -146,6 +189,7 @@ pub struct Draft {
     pub published_at: Option<NaiveDateTime>,
 }
 
+/// Optional text: empty (or only whitespace) means none.
 fn optional_text(
     errors: &mut Errors,
     field: &str,
@@ -153,16 +197,16 @@ fn optional_text(
     max: usize,
 ) -> Option<String> {
     value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+        .filter(|v| !v.trim().is_empty())
         .and_then(|v| errors.check(field, bounded_text(&v, max)))
 }
 
 fn url(errors: &mut Errors, field: &str, value: Option<String>) -> Option<String> {
     let value = optional_text(errors, field, value, MAX_URL_CHARS)?;
-    let valid = (value.starts_with("https://") || value.starts_with("http://"))
-        && value.len() > "https://".len()
-        && !value.chars().any(char::is_whitespace);
+    let valid = ["https://", "http://"]
+        .iter()
+        .find_map(|scheme| value.strip_prefix(scheme))
+        .is_some_and(|rest| !rest.is_empty() && !rest.chars().any(char::is_whitespace));
     errors.check(
         field,
         if valid {
@@ -173,15 +217,13 @@ fn url(errors: &mut Errors, field: &str, value: Option<String>) -> Option<String
     )
 }
 
+/// A list of ids: at most `MAX_LINKED` entries as sent; repeats are dropped.
 fn id_list(errors: &mut Errors, field: &str, ids: Vec<i32>) -> Option<Vec<i32>> {
+    if ids.len() > MAX_LINKED {
+        return errors.check(field, Err(format!("at most {MAX_LINKED} entries")));
+    }
     let mut seen = HashSet::new();
-    let unique: Vec<i32> = ids.into_iter().filter(|id| seen.insert(*id)).collect();
-    let result = if unique.len() > MAX_LINKED {
-        Err(format!("at most {MAX_LINKED} entries"))
-    } else {
-        Ok(unique)
-    };
-    errors.check(field, result)
+    Some(ids.into_iter().filter(|id| seen.insert(*id)).collect())
 }
 
 /// Applies a request to the current state (or to the defaults of a new article), checking
@@ -205,8 +247,11 @@ pub fn apply(mut draft: Draft, req: UpdateArticle, html: &Sanitiser) -> Result<D
         draft.summary = optional_text(&mut errors, "summary", v, MAX_SUMMARY_CHARS);
     }
     if let Some(body) = req.body {
-        if body.len() > MAX_BODY_BYTES {
-            errors.check::<()>("body", Err("must be at most 1 MiB".into()));
+        if body.chars().count() > MAX_BODY_CHARS {
+            errors.check::<()>(
+                "body",
+                Err(format!("must be at most {MAX_BODY_CHARS} characters")),
+            );
         } else {
             draft.body = html.clean(&body);
         }

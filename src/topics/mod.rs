@@ -19,7 +19,26 @@ use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, display_text, Errors, Key, Role, Slug};
 use crate::error::ApiError;
 use crate::extract::{nullable, Json};
+use crate::openapi::rules::{field, FieldRule, Rule};
 use crate::startup::AppState;
+
+/// The single-field rules of topic writes, as the spec states them.
+pub const FIELD_RULES: &[FieldRule] = &[
+    field("CreateTopic", "name", Rule::Title(MAX_NAME_CHARS)),
+    field("UpdateTopic", "name", Rule::Title(MAX_NAME_CHARS)),
+    field("CreateTopic", "slug", Rule::Slug),
+    field("UpdateTopic", "slug", Rule::Slug),
+    field(
+        "CreateTopic",
+        "description",
+        Rule::Text(MAX_DESCRIPTION_CHARS),
+    ),
+    field(
+        "UpdateTopic",
+        "description",
+        Rule::Text(MAX_DESCRIPTION_CHARS),
+    ),
+];
 
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;

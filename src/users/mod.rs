@@ -13,8 +13,24 @@ use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, display_text, Email, Errors, Password, Role, Slug};
 use crate::error::ApiError;
 use crate::extract::{nullable, Json};
+use crate::openapi::rules::{field, FieldRule, Rule};
 use crate::pagination;
 use crate::startup::AppState;
+
+/// The single-field rules of account writes, as the spec states them.
+pub const FIELD_RULES: &[FieldRule] = &[
+    field("CreateUser", "email", Rule::Email),
+    field("UpdateUser", "email", Rule::Email),
+    field("CreateUser", "name", Rule::Title(MAX_NAME_CHARS)),
+    field("UpdateUser", "name", Rule::Title(MAX_NAME_CHARS)),
+    field("UpdateMe", "name", Rule::Title(MAX_NAME_CHARS)),
+    field("CreateUser", "password", Rule::Password),
+    field("UpdateUser", "password", Rule::Password),
+    field("UpdateMe", "password", Rule::Password),
+    field("CreateUser", "bio", Rule::Text(MAX_BIO_CHARS)),
+    field("UpdateUser", "bio", Rule::Text(MAX_BIO_CHARS)),
+    field("UpdateMe", "bio", Rule::Text(MAX_BIO_CHARS)),
+];
 
 pub const MAX_NAME_CHARS: usize = 120;
 pub const MAX_BIO_CHARS: usize = 2000;

@@ -112,7 +112,9 @@ async fn invalid_query_and_path_parameters_are_rejected(backend: Backend) {
     assert_eq!(error_fields(&bad_cursor), ["cursor"]);
     assert_problem(app.get("/api/v1/users/99999999999", token).await, 400).await;
     assert_problem(app.get("/api/v1/users/abc", token).await, 404).await;
-    assert_problem(app.get("/api/v1/authors/0", None).await, 422).await;
+    // No article, topic or author has id 0: as for any id that names nothing, 404.
+    assert_problem(app.get("/api/v1/authors/0", None).await, 404).await;
+    assert_problem(app.get("/api/v1/articles/99999999999", None).await, 404).await;
 }
 
 async fn unknown_routes_are_404_and_wrong_methods_405(backend: Backend) {

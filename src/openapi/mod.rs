@@ -6,6 +6,8 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, OpenApi as Document, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
+pub mod rules;
+
 use crate::error::{FieldError, Problem, PROBLEM_JSON};
 
 #[derive(OpenApi)]
@@ -69,6 +71,11 @@ const SHARED: &[(&str, &str, Applies)] = &[
         "The caller's role does not allow this",
         requires_token,
     ),
+    (
+        "404",
+        "No resource at this path (an id or slug that names nothing)",
+        has_path_parameters,
+    ),
     ("413", "The request body is over the size limit", has_body),
     ("415", "The request body is not JSON", has_body),
     (
@@ -100,6 +107,13 @@ fn has_body(op: &Operation) -> bool {
     op.request_body.is_some()
 }
 
+fn has_path_parameters(op: &Operation) -> bool {
+    op.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => p.parameter_in == utoipa::openapi::path::ParameterIn::Path,
+        RefOr::Ref(_) => false,
+    })
+}
+
 fn has_input(op: &Operation) -> bool {
     has_body(op) || op.parameters.as_ref().is_some_and(|p| !p.is_empty())
 }
@@ -108,8 +122,13 @@ fn problem_ref(status: &str) -> String {
     format!("Problem{status}")
 }
 
-/// Adds the shared problem responses to every operation that can give them.
-pub fn finish(mut doc: Document) -> Document {
+/// Adds the shared problem responses to every operation that can give them, and the rules the
+/// server enforces on single fields (`rules`).
+pub fn finish(doc: Document) -> Document {
+    rules::apply(with_shared_responses(doc))
+}
+
+fn with_shared_responses(mut doc: Document) -> Document {
     let components = doc.components.get_or_insert_with(Default::default);
     for (status, description, _) in SHARED {
         components.responses.insert(

@@ -1,0 +1,310 @@
+//! The rules the server enforces on single fields, written into the OpenAPI document so that
+//! the spec says exactly what is accepted: lengths, patterns, item counts. Each resource lists
+//! the rules of its request bodies beside its wire types (`FIELD_RULES`), stated with the same
+//! constants its parsing uses; query and path parameters share names across resources and are
+//! listed here. On top, every string a request may carry refuses control characters, as the
+//! server does (`extract`): NUL and its kind anywhere, and in bodies all but tab and line breaks.
+//!
+//! Patterns are ECMA-262 regular expressions, as JSON Schema asks; they also read as Python's
+//! (schemathesis generates from them).
+
+use serde_json::{json, Map, Value};
+use utoipa::openapi::OpenApi as Document;
+
+use crate::domain::{MAX_EMAIL_CHARS, MAX_PASSWORD_CHARS, MAX_SLUG_LEN, MIN_PASSWORD_CHARS};
+
+/// What a field may hold.
+#[derive(Debug, Clone, Copy)]
+pub enum Rule {
+    /// Any string without control characters.
+    NoControls,
+    /// Text of at most this many characters (as sent), no control characters but tab and
+    /// line breaks; whitespace only counts as none.
+    Text(usize),
+    /// A title or a name: text of at most this many characters with a visible character.
+    Title(usize),
+    /// Like `Title`, but empty (or only whitespace) is accepted as none.
+    OptionalTitle(usize),
+    /// A URL slug: lowercase letters, digits and single hyphens, not all digits.
+    Slug,
+    /// A path or filter key: an id (digits) or a slug.
+    Key,
+    /// A BCP 47 language tag.
+    Language,
+    /// An http(s) URL of at most this many characters; empty is accepted as none.
+    Url(usize),
+    /// An email address.
+    Email,
+    /// A new password.
+    Password,
+    /// An opaque cursor or token: base64url.
+    Cursor,
+    /// A time in the years the API accepts (1970 to 9999).
+    Time,
+    /// A list of ids, from `.0` to `.1` entries, each a possible id.
+    Ids(usize, usize),
+    /// A comma-separated list of these words (blanks allowed).
+    Words(&'static [&'static str]),
+}
+
+/// A rule on a property of a request schema.
+#[derive(Debug, Clone, Copy)]
+pub struct FieldRule {
+    pub schema: &'static str,
+    pub field: &'static str,
+    pub rule: Rule,
+}
+
+/// Shorthand for the tables of the resources.
+pub const fn field(schema: &'static str, field: &'static str, rule: Rule) -> FieldRule {
+    FieldRule {
+        schema,
+        field,
+        rule,
+    }
+}
+
+/// Characters a body's text refuses: C0 controls but tab, line feed and carriage return; DEL
+/// and the C1 controls.
+const BODY_CONTROLS: &str = r"\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F-\u009F";
+/// Characters a path or query parameter refuses: every control character.
+const PARAM_CONTROLS: &str = r"\u0000-\u001F\u007F-\u009F";
+/// What shows nothing (`domain::display_text`): controls, whitespace, zero-width and
+/// formatting characters, fillers.
+const INVISIBLE: &str = r"\u0000-\u0020\u007F-\u00A0\u00AD\u034F\u061C\u115F\u1160\u1680\u17B4\u17B5\u180B-\u180F\u2000-\u200F\u2028-\u202F\u205F-\u2064\u2066-\u206F\u2800\u3000\u3164\uFE00-\uFE0F\uFEFF\uFFA0";
+/// Whitespace a value may be padded with (it is trimmed): in bodies tab and line breaks too,
+/// which parameters refuse as control characters.
+const BODY_PAD: &str = r"[\t\n\r \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*";
+const PARAM_PAD: &str = r"[ \u00A0\u1680\u2000-\u200A\u2028\u2029\u202F\u205F\u3000]*";
+
+/// Where a value comes from: what it may not hold, and what padding is trimmed.
+#[derive(Clone, Copy)]
+struct Place {
+    controls: &'static str,
+    pad: &'static str,
+}
+
+const BODY: Place = Place {
+    controls: BODY_CONTROLS,
+    pad: BODY_PAD,
+};
+const PARAMETER: Place = Place {
+    controls: PARAM_CONTROLS,
+    pad: PARAM_PAD,
+};
+
+fn text_pattern(controls: &str) -> String {
+    format!("^[^{controls}]*$")
+}
+
+fn title_pattern() -> String {
+    format!("^[^{BODY_CONTROLS}]*[^{INVISIBLE}][^{BODY_CONTROLS}]*$")
+}
+
+/// The pattern of a rule, and the keywords besides it.
+fn keywords(rule: Rule, place: Place) -> Map<String, Value> {
+    let Place { controls, pad } = place;
+    let mut out = Map::new();
+    let mut set = |key: &str, value: Value| {
+        out.insert(key.to_owned(), value);
+    };
+    match rule {
+        Rule::NoControls => set("pattern", json!(text_pattern(controls))),
+        Rule::Text(max) => {
+            set("maxLength", json!(max));
+            set("pattern", json!(text_pattern(controls)));
+        }
+        Rule::Title(max) => {
+            set("maxLength", json!(max));
+            set("pattern", json!(title_pattern()));
+        }
+        Rule::OptionalTitle(max) => {
+            set("maxLength", json!(max));
+            let title = title_pattern();
+            let inner = &title[1..title.len() - 1];
+            set("pattern", json!(format!("^(?:{pad}|{inner})$")));
+        }
+        Rule::Slug => {
+            set("minLength", json!(1));
+            set("maxLength", json!(MAX_SLUG_LEN));
+            set("pattern", json!("^(?![0-9]+$)[a-z0-9]+(?:-[a-z0-9]+)*$"));
+        }
+        Rule::Key => {
+            set("minLength", json!(1));
+            set("pattern", json!("^(?:[0-9]+|[a-z0-9]+(?:-[a-z0-9]+)*)$"));
+        }
+        Rule::Language => set(
+            "pattern",
+            json!(format!(
+                "^{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}$"
+            )),
+        ),
+        Rule::Url(max) => {
+            set("maxLength", json!(max));
+            set(
+                "pattern",
+                json!(format!(r"^{pad}(?:https?://[^\s{controls}]+)?{pad}$")),
+            );
+        }
+        Rule::Email => {
+            set("maxLength", json!(MAX_EMAIL_CHARS));
+            let c = format!(r"@\s{PARAM_CONTROLS}");
+            set(
+                "pattern",
+                json!(format!(
+                    r"^{pad}[^{c}]{{1,64}}@[^{c}.][^{c}]*\.[^{c}]*[^{c}.]{pad}$"
+                )),
+            );
+        }
+        Rule::Password => {
+            set("minLength", json!(MIN_PASSWORD_CHARS));
+            set("maxLength", json!(MAX_PASSWORD_CHARS));
+            set("pattern", json!(text_pattern(controls)));
+        }
+        Rule::Cursor => set("pattern", json!("^[A-Za-z0-9_-]*$")),
+        Rule::Time => set(
+            "pattern",
+            json!(r"^(?:19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}[Tt]"),
+        ),
+        Rule::Ids(min, max) => {
+            if min > 0 {
+                set("minItems", json!(min));
+            }
+            set("maxItems", json!(max));
+            set(
+                "items",
+                json!({"type": "integer", "format": "int32", "minimum": 1, "maximum": i32::MAX}),
+            );
+        }
+        Rule::Words(words) => {
+            let word = format!("{pad}(?:{})?{pad}", words.join("|"));
+            set("pattern", json!(format!("^{word}(?:,{word})*$")));
+        }
+    }
+    out
+}
+
+/// The rules of query and path parameters, by name: the same name means the same rule on every
+/// operation.
+const PARAMETER_RULES: &[(&str, Rule)] = &[
+    ("key", Rule::Key),
+    ("topic", Rule::Key),
+    ("author", Rule::Key),
+    ("parent", Rule::Key),
+    ("language", Rule::Language),
+    ("cursor", Rule::Cursor),
+    ("since", Rule::Cursor),
+    ("published_after", Rule::Time),
+    ("published_before", Rule::Time),
+    ("q", Rule::Text(crate::articles::feed::MAX_QUERY_CHARS)),
+    ("include", Rule::Words(&["related"])),
+];
+
+/// Every request body's field rules, from the resources.
+fn field_rules() -> impl Iterator<Item = &'static FieldRule> {
+    [
+        crate::articles::write::FIELD_RULES,
+        crate::topics::FIELD_RULES,
+        crate::users::FIELD_RULES,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+fn is_plain_string(schema: &Value) -> bool {
+    let string = match &schema["type"] {
+        Value::String(t) => t == "string",
+        Value::Array(types) => types.iter().any(|t| t == "string"),
+        _ => false,
+    };
+    string
+        && schema.get("pattern").is_none()
+        && schema.get("format").is_none()
+        && schema.get("enum").is_none()
+}
+
+fn merge(target: &mut Value, keywords: Map<String, Value>) {
+    if let Some(object) = target.as_object_mut() {
+        object.extend(keywords);
+    }
+}
+
+/// The names of the schemas request bodies use, directly or nested.
+fn request_schemas(doc: &Value) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut pending: Vec<&Value> = doc["paths"]
+        .as_object()
+        .into_iter()
+        .flat_map(|paths| paths.values())
+        .flat_map(|item| item.as_object().into_iter().flat_map(|ops| ops.values()))
+        .filter_map(|op| op.pointer("/requestBody/content/application~1json/schema"))
+        .collect();
+    while let Some(schema) = pending.pop() {
+        match schema {
+            Value::Object(object) => {
+                if let Some(Value::String(reference)) = object.get("$ref") {
+                    let name = reference.trim_start_matches("#/components/schemas/");
+                    if !names.iter().any(|n| n == name) {
+                        names.push(name.to_owned());
+                        if let Some(target) = doc["components"]["schemas"].get(name) {
+                            pending.push(target);
+                        }
+                    }
+                }
+                pending.extend(object.values());
+            }
+            Value::Array(items) => pending.extend(items),
+            _ => {}
+        }
+    }
+    names
+}
+
+/// Writes the rules into the document.
+pub fn apply(doc: Document) -> Document {
+    let Ok(mut value) = serde_json::to_value(&doc) else {
+        return doc;
+    };
+    for rule in field_rules() {
+        let pointer = format!(
+            "/components/schemas/{}/properties/{}",
+            rule.schema, rule.field
+        );
+        match value.pointer_mut(&pointer) {
+            Some(property) => merge(property, keywords(rule.rule, BODY)),
+            None => log::error!("a field rule names no property: {pointer}"),
+        }
+    }
+    for name in request_schemas(&value) {
+        let pointer = format!("/components/schemas/{name}/properties");
+        if let Some(Value::Object(properties)) = value.pointer_mut(&pointer) {
+            for property in properties.values_mut() {
+                if is_plain_string(property) {
+                    merge(property, keywords(Rule::NoControls, BODY));
+                }
+            }
+        }
+    }
+    if let Some(Value::Object(paths)) = value.get_mut("paths") {
+        let parameters = paths
+            .values_mut()
+            .filter_map(Value::as_object_mut)
+            .flat_map(|ops| ops.values_mut())
+            .filter_map(|op| op.get_mut("parameters").and_then(Value::as_array_mut))
+            .flatten();
+        for parameter in parameters {
+            let name = parameter["name"].as_str().unwrap_or_default().to_owned();
+            let Some(schema) = parameter.get_mut("schema") else {
+                continue;
+            };
+            match PARAMETER_RULES.iter().find(|(n, _)| *n == name) {
+                Some((_, rule)) => merge(schema, keywords(*rule, PARAMETER)),
+                None if is_plain_string(schema) => {
+                    merge(schema, keywords(Rule::NoControls, PARAMETER));
+                }
+                None => {}
+            }
+        }
+    }
+    serde_json::from_value(value).unwrap_or(doc)
+}
