@@ -237,6 +237,27 @@ end
 """
 
 
+def writes(token, topic_ids, article_ids):
+    """Only writes by an editor: half new published articles, half edits of published ones."""
+    return f"""
+local topics = {lua_list(topic_ids)}
+local edits = {lua_list(article_ids)}
+local auth = {{["Authorization"]="Bearer {token}", ["Content-Type"]="application/json"}}
+local n = math.random(1000)
+request = function()
+  n = n + 1
+  if n % 2 == 0 then
+    local body = string.format('{{"title":"Bench desk %d-%d: a new story filed",' ..
+      '"body":"<p>Filed by the benchmark. Prices rose and talks went on.</p>",' ..
+      '"status":"published","topic_ids":[%d]}}', n, math.random(1000000), topics[math.random(#topics)])
+    return wrk.format("POST", "/api/v1/articles", auth, body)
+  end
+  local body = string.format('{{"summary":"Edited by the benchmark, round %d."}}', n)
+  return wrk.format("PATCH", "/api/v1/articles/" .. edits[math.random(#edits)], auth, body)
+end
+"""
+
+
 def duration_ms(text):
     value, unit = re.match(r"([\d.]+)(us|ms|s|m)", text).groups()
     return float(value) * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
@@ -284,6 +305,7 @@ def scenarios(paths, token, etag):
         ("conditional read (304)", "cache", rotating([latest], {"If-None-Match": etag})),
         ("mixed 95% read/5% write", "cache",
          mixed(reads, token, paths["topic_ids"], paths["article_ids"])),
+        ("write only", "cache", writes(token, paths["topic_ids"], paths["article_ids"])),
     ]
 
 
