@@ -5,7 +5,8 @@
 //! Rows go in by batched inserts in one transaction, with the invariants the API's write path
 //! keeps: each article filed under its topics and their ancestors, topic and byline rows
 //! carrying the feed time of published articles, a search document per article (written by the
-//! application's own `search::index`), `sync_seq` and the site generation. Deterministic for a
+//! application's own `search::index`), `sync_seq` and the site generation (the event log,
+//! empty, goes on after it). Deterministic for a
 //! given `--seed`.
 
 use std::collections::HashMap;
@@ -709,6 +710,7 @@ fn write_batch(
                 articles::updated_at.eq(a.at),
                 articles::sync_seq.eq(i64::from(a.id)),
                 articles::pending_live.eq(false),
+                articles::was_public.eq(a.published),
             ),
         ));
         let mut seen = Vec::new();

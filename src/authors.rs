@@ -11,7 +11,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::Key;
 use crate::error::ApiError;
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Debug, Serialize, Deserialize, ToSchema, Queryable)]
 #[schema(example = json!({

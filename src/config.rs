@@ -142,6 +142,10 @@ pub struct Config {
     pub public_url: String,
     /// Hosts whose `https:` iframes article bodies may embed.
     pub embed_hosts: Vec<String>,
+    /// The most live event streams served at once.
+    pub stream_max_clients: usize,
+    /// How many days events are kept.
+    pub events_days: i64,
 }
 
 /// Reads variables through `lookup`, so tests need not touch the process environment.
@@ -176,6 +180,11 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             ));
         }
         Ok(value)
+    }
+
+    /// How many days events are kept (`newsroom purge-events`, and the server once a day).
+    pub fn events_days(&self) -> Result<i64, ConfigError> {
+        self.parse_number("NEWSROOM_EVENTS_DAYS", 30, 1, 3650)
     }
 
     /// How long trashed articles stay before `newsroom purge-trash` removes them.
@@ -238,6 +247,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let body_limit = self.parse_number("NEWSROOM_BODY_LIMIT", 4usize << 20, 1024, 64 << 20)?;
         let cors_origins = self.cors_origins()?;
         let embed_hosts = self.embed_hosts()?;
+        let stream_max_clients =
+            self.parse_number("NEWSROOM_STREAM_MAX_CLIENTS", 1000usize, 1, 100_000)?;
+        let events_days = self.events_days()?;
         let jwt = JwtConfig {
             issuer: self
                 .get("NEWSROOM_JWT_ISSUER")
@@ -291,6 +303,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             response_cache_bytes,
             public_url,
             embed_hosts,
+            stream_max_clients,
+            events_days,
         })
     }
 

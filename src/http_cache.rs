@@ -1,20 +1,16 @@
 //! HTTP caching of public reads. Every anonymous `GET` under `/api/v1` and `/feeds` gets a
-//! strong `ETag` (a
-//! hash of the exact body, so it changes when and only when the representation does),
-//! `Cache-Control` for shared caches and `Vary`; `If-None-Match` and `If-Modified-Since` get
-//! 304. Bodies are kept in memory keyed by URL and answered again while nothing public has
-//! changed (`db::public_state`: the write generation and the latest publication time that has
-//! come). That state is itself held in memory (`StateWatch`): read again after any write
-//! through this process, when the next scheduled article comes due, and at least every
-//! `STATE_TTL` (for writes by other processes), so a repeated read or a 304 touches no
-//! database at all. Reads with a token, and writes, are `private, no-store`.
+//! strong `ETag` (a hash of the exact body, so it changes when and only when the
+//! representation does), `Cache-Control` for shared caches and `Vary`; `If-None-Match` and
+//! `If-Modified-Since` get 304. Bodies are kept in memory keyed by path and known parameters,
+//! and answered again while nothing public has changed: the public state of the event log
+//! (`changes::watch`), held in memory and moved by public events of this process at once and
+//! of other processes as they arrive, and by each scheduled time as it passes. A repeated read
+//! or a 304 touches no database. Reads with a token, and writes, are `private, no-store`; the
+//! live event stream passes through untouched.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime};
-
-use chrono::NaiveDateTime;
+use std::time::SystemTime;
 
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
@@ -24,9 +20,9 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use sha2::{Digest, Sha256};
 
-use crate::db::{self, Pool, PublicState};
+use crate::changes::watch::PublicState;
 use crate::route_table::RouteTable;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Bodies larger than this are answered but not kept.
 const MAX_ENTRY_BYTES: usize = 1 << 20;
@@ -35,61 +31,6 @@ pub const PRIVATE: &str = "private, no-store";
 
 /// What a public read's representation depends on besides its URL.
 const VARY: &str = "Accept-Encoding, Authorization";
-
-/// How long the public state read from the database is trusted when nothing in this process
-/// wrote: the most another server process's write stays unseen here.
-const STATE_TTL: Duration = Duration::from_secs(1);
-
-/// The public state last read, and when it must be read again.
-struct Known {
-    state: PublicState,
-    /// The earliest scheduled publication to come: the state changes then.
-    next_due: Option<NaiveDateTime>,
-    read_at: Instant,
-    epoch: u64,
-}
-
-/// The public state, kept in memory. `epoch` counts writes through this process: a reading
-/// that began before a write is not kept, so it cannot outlive the write.
-#[derive(Default)]
-pub struct StateWatch {
-    known: Mutex<Option<Known>>,
-    epoch: AtomicU64,
-}
-
-impl StateWatch {
-    /// Marks the state unknown: called after every write request.
-    pub fn invalidate(&self) {
-        self.epoch.fetch_add(1, Ordering::SeqCst);
-    }
-
-    fn fresh(&self) -> Option<PublicState> {
-        let known = self.known.lock().ok()?;
-        let known = known.as_ref()?;
-        let fresh = known.epoch == self.epoch.load(Ordering::SeqCst)
-            && known.read_at.elapsed() < STATE_TTL
-            && known.next_due.is_none_or(|due| db::now() < due);
-        fresh.then_some(known.state)
-    }
-
-    /// The current public state: from memory while it is fresh, else from the database.
-    async fn current(&self, pool: &Pool) -> Option<PublicState> {
-        if let Some(state) = self.fresh() {
-            return Some(state);
-        }
-        let epoch = self.epoch.load(Ordering::SeqCst);
-        let (state, next_due) = db::run(pool, db::public_state).await.ok()?;
-        if let Ok(mut known) = self.known.lock() {
-            *known = Some(Known {
-                state,
-                next_due,
-                read_at: Instant::now(),
-                epoch,
-            });
-        }
-        Some(state)
-    }
-}
 
 struct Entry {
     state: PublicState,
@@ -104,7 +45,6 @@ pub struct PublicCache {
     /// The most bytes of bodies kept; 0 keeps none.
     capacity: usize,
     entries: Mutex<(HashMap<String, Entry>, usize)>,
-    pub watch: StateWatch,
 }
 
 impl PublicCache {
@@ -114,7 +54,6 @@ impl PublicCache {
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=60")),
             capacity,
             entries: Mutex::new((HashMap::new(), 0)),
-            watch: StateWatch::default(),
         }
     }
 
@@ -304,11 +243,7 @@ pub async fn public_cache(
     let app = req.app_data::<web::Data<AppState>>().cloned();
     let cache = req.app_data::<web::Data<PublicCache>>().cloned();
     let (Some(app), Some(cache), true) = (app, cache.as_ref(), is_public_read(&req)) else {
-        let write = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
         let mut res = next.call(req).await?.map_into_boxed_body();
-        if let (Some(cache), true) = (&cache, write) {
-            cache.watch.invalidate();
-        }
         if res.request().path().starts_with("/api/v1/")
             && !res.headers().contains_key(header::CACHE_CONTROL)
         {
@@ -324,7 +259,7 @@ pub async fn public_cache(
     // goes through uncached.
     let state = match (cache.capacity, &key) {
         (0, _) | (_, None) => None,
-        _ => cache.watch.current(&app.pool).await,
+        _ => app.watch.public_state(&app.pool).await.ok(),
     };
     let hit = match (&state, &key) {
         (Some(state), Some(key)) => cache.get(key, state),
@@ -341,7 +276,11 @@ pub async fn public_cache(
         res.headers_mut()
             .insert(header::VARY, HeaderValue::from_static(VARY));
     }
-    if res.status() != StatusCode::OK {
+    let streamed = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if res.status() != StatusCode::OK || streamed {
         return Ok(res.map_into_boxed_body());
     }
     let (http_req, response) = res.into_parts();
@@ -356,7 +295,7 @@ pub async fn public_cache(
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
-    headers.remove(crate::startup::REQUEST_ID);
+    headers.remove(crate::state::REQUEST_ID);
     if let (Some(state), Some(key)) = (state, key) {
         cache.put(
             key,

@@ -1,9 +1,15 @@
 //! newsroom: a headless news backend. The binary (`src/main.rs`) is a thin CLI over this
 //! library; integration tests drive the same `startup::Application`.
+//!
+//! The layers, arrows pointing down: `startup` wires the application; resources (`articles`,
+//! `topics`, `links`, `users`, `authors`, `auth`) and delivery (`http_cache`, `sync`,
+//! `syndication`) handle requests; every write goes through `changes`, which records the event
+//! log; `state` holds what handlers share; `db` reads.
 
 pub mod articles;
 pub mod auth;
 pub mod authors;
+pub mod changes;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -17,6 +23,7 @@ pub mod pagination;
 pub mod route_table;
 pub mod seed;
 pub mod startup;
+pub mod state;
 pub mod sync;
 pub mod syndication;
 pub mod topics;

@@ -14,13 +14,14 @@ use crate::articles::{
     can_see, for_write, public_at, readable, summaries, ArticleKey, ArticleRow, ArticleSummary,
 };
 use crate::auth::{Caller, MaybeCaller};
+use crate::changes::{self, events::ArticleState, Tx};
 use crate::db::schema::{article_topics, articles as articles_table, related_links};
 use crate::db::{self, DbConnection};
 use crate::domain::Key;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{Json, JsonList};
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The most curated links one article may carry, and the most items a list returns.
 pub const MAX_LINKS: usize = 50;
@@ -290,9 +291,12 @@ fn current(conn: &mut DbConnection, id: i32) -> Result<Vec<(i32, String)>, ApiEr
         .load(conn)?)
 }
 
-/// Stores `links` as the article's whole ordered list.
-fn store(conn: &mut DbConnection, id: i32, links: &[(i32, String)]) -> Result<(), ApiError> {
-    db::touch(conn)?;
+/// Stores `links` as the whole ordered list of `article`.
+fn store(tx: &mut Tx, article: &ArticleRow, links: &[(i32, String)]) -> Result<(), ApiError> {
+    let id = article.id;
+    let now = tx.now();
+    tx.links_changed(&ArticleState::of(article, now));
+    let conn = tx.conn();
     let before: HashMap<i32, String> = current(conn, id)?.into_iter().collect();
     let keep: HashSet<i32> = links.iter().map(|(t, _)| *t).collect();
     diesel::delete(
@@ -452,10 +456,16 @@ pub async fn create_link(
 ) -> Result<HttpResponse, ApiError> {
     let key = Key::from_path(&path.key)?;
     let body = body.0;
-    let data = db::transaction(&state.pool, move |conn| {
-        let id = for_write(conn, &key, &caller)?.id;
-        check_targets(conn, id, &[("target_id".into(), body.target_id)], &caller)?;
-        let mut links = current(conn, id)?;
+    let data = changes::write(&state, Some(caller.id()), move |tx| {
+        let article = for_write(tx.conn(), &key, &caller)?;
+        let id = article.id;
+        check_targets(
+            tx.conn(),
+            id,
+            &[("target_id".into(), body.target_id)],
+            &caller,
+        )?;
+        let mut links = current(tx.conn(), id)?;
         if links.iter().any(|(t, _)| *t == body.target_id) {
             return Err(ApiError::Conflict(
                 "this link exists; PATCH it to change it".into(),
@@ -469,17 +479,17 @@ pub async fn create_link(
             position(body.position)?,
         );
         limit_links(&links)?;
-        store(conn, id, &links)?;
+        store(tx, &article, &links)?;
         if body.reciprocal {
-            for_write(conn, &Key::Id(body.target_id), &caller)?;
-            let mut back = current(conn, body.target_id)?;
+            let target = for_write(tx.conn(), &Key::Id(body.target_id), &caller)?;
+            let mut back = current(tx.conn(), body.target_id)?;
             if !back.iter().any(|(t, _)| *t == id) {
                 place(&mut back, id, relation, None);
                 limit_links(&back)?;
-                store(conn, body.target_id, &back)?;
+                store(tx, &target, &back)?;
             }
         }
-        staff_list(conn, id, &caller)
+        staff_list(tx.conn(), id, &caller)
     })
     .await?;
     Ok(HttpResponse::Created().json(RelatedList { data }))
@@ -522,9 +532,10 @@ pub async fn update_link(
     } = path.into_inner();
     let key = Key::from_path(&key)?;
     let body = body.0;
-    let data = db::transaction(&state.pool, move |conn| {
-        let id = for_write(conn, &key, &caller)?.id;
-        let mut links = current(conn, id)?;
+    let data = changes::write(&state, Some(caller.id()), move |tx| {
+        let article = for_write(tx.conn(), &key, &caller)?;
+        let id = article.id;
+        let mut links = current(tx.conn(), id)?;
         let Some(index) = links.iter().position(|(t, _)| *t == target) else {
             return Err(ApiError::not_found("link"));
         };
@@ -533,8 +544,8 @@ pub async fn update_link(
             .map_or_else(|| links[index].1.clone(), |r| r.as_str().to_owned());
         let at = position(body.position)?.unwrap_or(index);
         place(&mut links, target, relation, Some(at));
-        store(conn, id, &links)?;
-        staff_list(conn, id, &caller)
+        store(tx, &article, &links)?;
+        staff_list(tx.conn(), id, &caller)
     })
     .await?;
     Ok(web::Json(RelatedList { data }))
@@ -577,8 +588,9 @@ pub async fn replace_links(
 ) -> Result<web::Json<RelatedList>, ApiError> {
     let key = Key::from_path(&path.key)?;
     let entries = body.0;
-    let data = db::transaction(&state.pool, move |conn| {
-        let id = for_write(conn, &key, &caller)?.id;
+    let data = changes::write(&state, Some(caller.id()), move |tx| {
+        let article = for_write(tx.conn(), &key, &caller)?;
+        let id = article.id;
         if entries.len() > MAX_LINKS {
             return Err(ApiError::invalid(
                 "body",
@@ -600,7 +612,7 @@ pub async fn replace_links(
             .enumerate()
             .map(|(i, e)| (format!("[{i}].target_id"), e.target_id))
             .collect();
-        check_targets(conn, id, &targets, &caller)?;
+        check_targets(tx.conn(), id, &targets, &caller)?;
         let links: Vec<(i32, String)> = entries
             .into_iter()
             .map(|e| {
@@ -610,8 +622,8 @@ pub async fn replace_links(
                 )
             })
             .collect();
-        store(conn, id, &links)?;
-        staff_list(conn, id, &caller)
+        store(tx, &article, &links)?;
+        staff_list(tx.conn(), id, &caller)
     })
     .await?;
     Ok(web::Json(RelatedList { data }))
@@ -642,15 +654,16 @@ pub async fn delete_link(
         target_id: target,
     } = path.into_inner();
     let key = Key::from_path(&key)?;
-    db::transaction(&state.pool, move |conn| {
-        let id = for_write(conn, &key, &caller)?.id;
-        let mut links = current(conn, id)?;
+    changes::write(&state, Some(caller.id()), move |tx| {
+        let article = for_write(tx.conn(), &key, &caller)?;
+        let id = article.id;
+        let mut links = current(tx.conn(), id)?;
         let before = links.len();
         links.retain(|(t, _)| *t != target);
         if links.len() == before {
             return Err(ApiError::not_found("link"));
         }
-        store(conn, id, &links)
+        store(tx, &article, &links)
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

@@ -45,6 +45,9 @@ enum Command {
     /// Remove for good the articles in the trash for more than NEWSROOM_TRASH_DAYS days
     /// (default 30), with their links and revisions.
     PurgeTrash,
+    /// Remove the events older than NEWSROOM_EVENTS_DAYS days (default 30) from the event
+    /// log (the server also does this once a day).
+    PurgeEvents,
 }
 
 fn parse_role(raw: &str) -> Result<Role, String> {
@@ -128,6 +131,13 @@ fn main() -> ExitCode {
             }
             Err(e) => fail(e),
         },
+        Command::PurgeEvents => match purge_events(&env) {
+            Ok(count) => {
+                println!("removed {count} event(s) from the log");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
         Command::Openapi => match serde_json::to_string_pretty(&startup::openapi_document()) {
             Ok(json) => {
                 println!("{json}");
@@ -167,7 +177,7 @@ fn create_user<F: Fn(&str) -> Option<String>>(
     };
     let new = request.parse().map_err(|e| describe(&e))?;
     let mut conn = migrated_connection(env)?;
-    users::create(&mut conn, new)
+    users::create_on(&mut conn, new)
         .map(|user| user.id)
         .map_err(|e| describe(&e))
 }
@@ -190,6 +200,16 @@ fn purge_trash<F: Fn(&str) -> Option<String>>(env: &config::Env<F>) -> Result<us
     let days = env.trash_days().map_err(|e| e.to_string())?;
     let mut conn = migrated_connection(env)?;
     newsroom::articles::safety::purge_trash(&mut conn, days).map_err(|e| describe(&e))
+}
+
+fn purge_events<F: Fn(&str) -> Option<String>>(env: &config::Env<F>) -> Result<usize, String> {
+    let days = env.events_days().map_err(|e| e.to_string())?;
+    let mut conn = migrated_connection(env)?;
+    let cutoff = db::now() - chrono::Duration::days(days);
+    newsroom::changes::write_on(&mut conn, None, |tx| {
+        newsroom::changes::retention::purge(tx, cutoff)
+    })
+    .map_err(|e| describe(&e))
 }
 
 fn seed_demo<F: Fn(&str) -> Option<String>>(env: &config::Env<F>) -> Result<String, String> {

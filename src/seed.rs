@@ -9,6 +9,8 @@ use crate::articles::write::{self, CreateArticle};
 use crate::articles::Status;
 use crate::auth::tokens::random_token;
 use crate::auth::Caller;
+use crate::changes::events::{ArticleState, EventRef, EventType};
+use crate::changes::{self, Tx};
 use crate::db::schema::{related_links, topics};
 use crate::db::{self, DbConnection};
 use crate::domain::{Email, Password, Role, Slug};
@@ -154,7 +156,7 @@ fn body_html(language: &str, title: &str, summary: &str) -> String {
 }
 
 fn demo_user(
-    conn: &mut DbConnection,
+    tx: &mut Tx,
     email: &str,
     name: &str,
     role: Role,
@@ -169,7 +171,8 @@ fn demo_user(
             .map_err(|m| ApiError::invalid("password", m))?,
         bio: Some(bio.into()),
     };
-    Ok((users::create(conn, new)?, password))
+    let hash = crate::auth::password::hash(&new.password)?;
+    Ok((users::create(tx, new, hash)?, password))
 }
 
 /// Seeds the demo; refuses (409) when it has been seeded before.
@@ -177,16 +180,16 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
     if UserRow::find_by_email(conn, EDITOR_EMAIL)?.is_some() {
         return Err(ApiError::Conflict("the demo data is already there".into()));
     }
-    db::in_write_transaction(conn, |conn| {
+    changes::write_on(conn, None, |tx| {
         let (editor, editor_password) = demo_user(
-            conn,
+            tx,
             EDITOR_EMAIL,
             "Farrukh Nazarov",
             Role::Editor,
             "Managing editor of the Central Asia desk.",
         )?;
         let (author, author_password) = demo_user(
-            conn,
+            tx,
             AUTHOR_EMAIL,
             "Malika Rahimova",
             Role::Author,
@@ -207,10 +210,15 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
                     topics::updated_at.eq(now),
                 ))
                 .returning(topics::id)
-                .get_result(conn)?;
+                .get_result(tx.conn())?;
             topic_ids.insert(*slug, id);
+            let topic = EventRef {
+                id,
+                slug: (*slug).to_owned(),
+            };
+            tx.topic(EventType::TopicCreated, topic, &[], &[]);
         }
-        let mut article_ids = Vec::with_capacity(ARTICLES.len());
+        let mut made = Vec::with_capacity(ARTICLES.len());
         let html = crate::articles::html::Sanitiser::new(
             &crate::articles::html::DEFAULT_EMBED_HOSTS.map(String::from),
         );
@@ -241,8 +249,9 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
                 status: Some(Status::Published),
                 published_at: Some(db::utc(published_at)),
             };
-            article_ids.push(write::create(conn, &as_editor, request, &html)?.id);
+            made.push(write::create(tx, &as_editor, request, &html)?);
         }
+        let article_ids: Vec<i32> = made.iter().map(|row| row.id).collect();
         let mut links = 0;
         let mut link = |conn: &mut DbConnection,
                         from: usize,
@@ -262,6 +271,7 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
             links += 1;
             Ok(())
         };
+        let conn = tx.conn();
         for (position, (target, relation)) in LEAD_RELATED.iter().enumerate() {
             link(conn, LEAD, *target, relation, position as i32)?;
         }
@@ -275,7 +285,10 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
                 }
             }
         }
-        db::touch(conn)?;
+        let now = tx.now();
+        for row in &made {
+            tx.links_changed(&ArticleState::of(row, now));
+        }
         Ok(format!(
             "seeded {} topics, {} articles and {links} related links\n\
              editor: {EDITOR_EMAIL} password: {editor_password}\n\

@@ -2,11 +2,12 @@
 //! cannot drift), middleware, Swagger UI, and the HTTP server.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::{self, Compress, Condition, Logger, Next};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
@@ -17,24 +18,17 @@ use utoipa_actix_web::{scope, AppExt};
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::auth::tokens::TokenKeys;
+use crate::changes::{self, watch::Watch};
+use crate::config::DatabaseUrl;
 use crate::config::{Config, CorsOrigins};
-use crate::db::{self, Pool};
+use crate::db;
 use crate::error::ApiError;
 use crate::route_table::RouteTable;
+use crate::state::{AppState, REQUEST_ID};
 use crate::{
     articles, auth, authors, extract, health, http_cache, links, openapi, sync, syndication,
     topics, users,
 };
-
-/// What every handler may reach.
-pub struct AppState {
-    pub pool: Pool,
-    pub tokens: TokenKeys,
-    /// The site's public base URL, for links in feeds.
-    pub public_url: String,
-    /// The HTML sanitiser of article bodies.
-    pub html: articles::html::Sanitiser,
-}
 
 /// Every API route. Registered with `service` through utoipa-actix-web, so each one is in the
 /// OpenAPI document.
@@ -72,6 +66,9 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(articles::safety::list_revisions)
                 .service(articles::safety::get_revision)
                 .service(articles::safety::restore_revision)
+                // `/events/stream` before any template could take it.
+                .service(changes::stream::stream_events)
+                .service(changes::history::list_events)
                 .service(links::list_related)
                 .service(links::create_link)
                 .service(links::replace_links)
@@ -110,8 +107,6 @@ async fn docs_redirect() -> HttpResponse {
         .insert_header((header::LOCATION, "/docs/"))
         .finish()
 }
-
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// HEAD is answered as GET (RFC 9110): the request is served as a GET, and the connection
 /// leaves out the body, keeping its length.
@@ -179,6 +174,8 @@ pub enum StartupError {
     Keys(#[from] jsonwebtoken::errors::Error),
     #[error("NEWSROOM_BIND: {0}")]
     Bind(#[from] std::io::Error),
+    #[error("event log: {0}")]
+    Events(String),
 }
 
 /// Connects and applies pending migrations; returns the versions applied.
@@ -191,6 +188,9 @@ pub fn migrate(url: &crate::config::DatabaseUrl) -> Result<Vec<String>, StartupE
 pub struct Application {
     port: u16,
     server: Server,
+    state: web::Data<AppState>,
+    database: DatabaseUrl,
+    events_days: i64,
 }
 
 impl Application {
@@ -199,18 +199,35 @@ impl Application {
             log::info!("applied migration {version}");
         }
         let pool = db::pool(&config.database, config.pool_size);
-        let listener = TcpListener::bind(config.bind)?;
-        let port = listener.local_addr()?.port();
-        Self::serve(config, pool, listener).map(|server| Self { port, server })
-    }
-
-    fn serve(config: Config, pool: Pool, listener: TcpListener) -> Result<Server, StartupError> {
+        let watch = {
+            let mut conn = db::connect(&config.database)?;
+            Watch::load(&mut conn).map_err(|e| StartupError::Events(e.to_string()))?
+        };
         let state = web::Data::new(AppState {
             pool,
             tokens: TokenKeys::new(&config.jwt)?,
             public_url: config.public_url.clone(),
             html: articles::html::Sanitiser::new(&config.embed_hosts),
+            watch: Arc::new(watch),
+            stream_max_clients: config.stream_max_clients,
         });
+        let listener = TcpListener::bind(config.bind)?;
+        let port = listener.local_addr()?.port();
+        let server = Self::serve(&config, state.clone(), listener)?;
+        Ok(Self {
+            port,
+            server,
+            state,
+            database: config.database.clone(),
+            events_days: config.events_days,
+        })
+    }
+
+    fn serve(
+        config: &Config,
+        state: web::Data<AppState>,
+        listener: TcpListener,
+    ) -> Result<Server, StartupError> {
         let doc = openapi_document();
         let table = web::Data::new(RouteTable::new(&doc));
         let body_limit = config.body_limit;
@@ -263,8 +280,23 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGINT or SIGTERM, then drains in-flight requests (up to 30 s).
+    /// Serves until SIGINT or SIGTERM, then drains in-flight requests (up to 30 s). Meanwhile
+    /// follows the event log, fires scheduled publications and keeps the log's retention.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let state = self.state;
+        let tasks = [
+            tokio::spawn(changes::watch::follow(
+                state.watch.clone(),
+                state.pool.clone(),
+                self.database,
+            )),
+            tokio::spawn(changes::scheduler::run(state.clone())),
+            tokio::spawn(changes::retention::run(state.clone(), self.events_days)),
+        ];
+        let served = self.server.await;
+        for task in tasks {
+            task.abort();
+        }
+        served
     }
 }

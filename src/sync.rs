@@ -2,10 +2,10 @@
 //! since a token, and the ids of those that left the public set. Following `next_token` until
 //! `has_more` is false leaves a client with exactly the public set.
 //!
-//! Every change stamps the article with the site generation of that change (`sync_seq`);
-//! generations follow commit order, so a stream in (sync_seq, id) order never skips a change.
-//! A scheduled article is stamped again when its time has come (`pending_live`), and an article
-//! removed for good leaves a tombstone.
+//! Every change stamps the article with the seq of its last event (`sync_seq`, kept by the
+//! write path); seqs follow commit order, so a stream in (sync_seq, id) order never skips a
+//! change. A scheduled article is stamped again when its `article.published` is recorded, and
+//! an article removed for good leaves a tombstone with the seq of its `article.deleted`.
 
 use actix_web::{get, web};
 use diesel::prelude::*;
@@ -13,11 +13,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::articles::{summaries, ArticleRow, ArticleSummary};
+use crate::changes::scheduler;
 use crate::db::schema::{article_tombstones, articles};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// Where a client stands in the change stream.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -51,27 +52,6 @@ pub struct SyncPage {
     pub next_token: String,
     /// More changes wait: call again with `next_token` now.
     pub has_more: bool,
-}
-
-/// Stamps scheduled articles whose time has come, so they enter the stream.
-fn materialise_due(conn: &mut DbConnection) -> Result<(), ApiError> {
-    let due = |conn: &mut DbConnection| -> QueryResult<Vec<i32>> {
-        articles::table
-            .filter(articles::pending_live.eq(true))
-            .filter(articles::published_at.le(db::now()))
-            .select(articles::id)
-            .load(conn)
-    };
-    if due(conn)?.is_empty() {
-        return Ok(());
-    }
-    db::in_write_transaction(conn, |conn| {
-        let ids = due(conn)?;
-        diesel::update(articles::table.filter(articles::id.eq_any(&ids)))
-            .set(articles::pending_live.eq(false))
-            .execute(conn)?;
-        crate::articles::mark_changed(conn, &ids)
-    })
 }
 
 /// One page of the stream after `from`: articles and tombstones in (seq, id) order.
@@ -126,9 +106,7 @@ fn page(conn: &mut DbConnection, from: Position, limit: i64) -> Result<SyncPage,
         match item {
             Item::Article(row) if row.is_public(now) => public.push(*row),
             // Only what the public may have had: a draft never was.
-            Item::Article(row) if row.published_at.is_some_and(|at| at <= now) => {
-                removed.push(row.id)
-            }
+            Item::Article(row) if row.was_public => removed.push(row.id),
             Item::Article(_) => {}
             Item::Gone(id) => removed.push(id),
         }
@@ -162,10 +140,11 @@ pub async fn sync_articles(
     let from: Position = pagination::cursor(query.since.as_deref())
         .map_err(|_| ApiError::invalid("since", "is not a token this API returned"))?
         .unwrap_or_default();
-    let page = db::run(&state.pool, move |conn| {
-        materialise_due(conn)?;
-        page(conn, from, limit)
-    })
-    .await?;
+    // A scheduled article enters the stream when its time comes: the scheduler records that
+    // moment within a second; a sync in that second has it recorded first.
+    if db::run(&state.pool, scheduler::any_due).await? {
+        scheduler::fire_due(&state).await?;
+    }
+    let page = db::run(&state.pool, move |conn| page(conn, from, limit)).await?;
     Ok(web::Json(page))
 }

@@ -15,7 +15,7 @@ use crate::db::schema::articles;
 use crate::db::{self, DbConnection};
 use crate::domain::Key;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::topics::TopicRow;
 
 /// How many articles a feed carries.

@@ -18,7 +18,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::{language_tag, stored_time, Key, Role};
 use crate::error::ApiError;
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::topics::TopicRow;
 
 /// The longest search query, in characters.

@@ -17,11 +17,12 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::auth::{Caller, MaybeCaller};
+use crate::changes;
 use crate::db::schema::{article_authors, article_slugs, article_topics, articles, topics, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{Key, Role};
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::topics::TopicRef;
 
 /// Where an article stands in the editorial workflow.
@@ -112,6 +113,10 @@ pub struct ArticleRow {
     pub deleted_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Readable by the public at some time.
+    pub was_public: bool,
+    /// Scheduled, its `article.published` still to be recorded.
+    pub pending_live: bool,
 }
 
 impl ArticleRow {
@@ -308,18 +313,6 @@ pub fn summaries(
             }
         })
         .collect())
-}
-
-/// Records a change to articles `ids` as the public may see it: a new site generation (cached
-/// public responses go stale) stamped on them for delta sync.
-pub fn mark_changed(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiError> {
-    let generation = db::touch(conn)?;
-    if !ids.is_empty() {
-        diesel::update(articles::table.filter(articles::id.eq_any(ids)))
-            .set(articles::sync_seq.eq(generation))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// The entity tag of an article's staff representation: its version.
@@ -622,16 +615,16 @@ pub async fn delete_article(
     if permanent {
         caller.require(Role::Admin)?;
     }
-    db::transaction(&state.pool, move |conn| {
+    changes::write(&state, Some(caller.id()), move |tx| {
         if permanent {
             let row =
-                ArticleRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("article"))?;
+                ArticleRow::find(tx.conn(), &key)?.ok_or_else(|| ApiError::not_found("article"))?;
             expect.check(&row)?;
-            return safety::destroy(conn, row.id);
+            return safety::destroy(tx, &row);
         }
-        let row = for_write(conn, &key, &caller)?;
+        let row = for_write(tx.conn(), &key, &caller)?;
         expect.check(&row)?;
-        safety::trash(conn, &row).map_err(|e| expect.lost(e))
+        safety::trash(tx, &row).map_err(|e| expect.lost(e))
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

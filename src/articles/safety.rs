@@ -11,12 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 use super::write::{self, Draft};
 use super::{for_staff, load, search, set_feed_time, ArticleKey, ArticleRow, Byline, Status};
 use crate::auth::Caller;
-use crate::db::schema::{article_revisions, article_tombstones, articles, topics, users};
+use crate::changes::{self, events::ArticleState, Tx};
+use crate::db::schema::{article_revisions, articles, topics, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{Key, Role};
 use crate::error::ApiError;
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// What a write expects of the article it changes.
 #[derive(Debug, Clone, Default)]
@@ -354,20 +355,20 @@ pub async fn restore_revision(
     let key = Key::from_path(&key)?;
     let expect = Expect::new(&req, None);
     let app = state.clone();
-    let restored = db::transaction(&state.pool, move |conn| {
-        let row = super::for_write(conn, &key, &caller)?;
-        let old = one(conn, row.id, n)?;
+    let restored = changes::write(&state, Some(caller.id()), move |tx| {
+        let row = super::for_write(tx.conn(), &key, &caller)?;
+        let old = one(tx.conn(), row.id, n)?;
         let mut usable: Vec<i32> = topics::table
             .filter(topics::id.eq_any(&old.topic_ids))
             .select(topics::id)
-            .load(conn)?;
+            .load(tx.conn())?;
         let (topic_ids, mut dropped) = keep_only("topic_ids", old.topic_ids, &usable);
         usable = users::table
             .filter(users::id.eq_any(&old.author_ids))
             .filter(users::active.eq(true))
             .select(users::id)
-            .load(conn)?;
-        usable.extend(super::author_ids(conn, row.id)?);
+            .load(tx.conn())?;
+        usable.extend(super::author_ids(tx.conn(), row.id)?);
         let (author_ids, dropped_authors) = keep_only("author_ids", old.author_ids, &usable);
         dropped.extend(dropped_authors);
         let request = write::UpdateArticle {
@@ -389,7 +390,7 @@ pub async fn restore_revision(
             published_at: (caller.role >= Role::Editor).then_some(old.published_at),
             ..write::UpdateArticle::default()
         };
-        let article = write::change(conn, &caller, row, request, &expect, &app.html)?;
+        let article = write::change(tx, &caller, row, request, &expect, &app.html)?;
         Ok(RestoredRevision { article, dropped })
     })
     .await?;
@@ -442,50 +443,59 @@ pub struct DeleteQuery {
 }
 
 /// Moves an article to the trash: gone from every public read and feed, its links hidden.
-pub fn trash(conn: &mut DbConnection, row: &ArticleRow) -> Result<(), ApiError> {
+pub fn trash(tx: &mut Tx, row: &ArticleRow) -> Result<(), ApiError> {
     if row.deleted_at.is_some() {
         return Ok(());
     }
-    claim_version(conn, row)?;
+    claim_version(tx.conn(), row)?;
     diesel::update(articles::table.find(row.id))
-        .set(articles::deleted_at.eq(Some(db::now())))
-        .execute(conn)?;
-    set_feed_time(conn, row.id, None)?;
-    super::mark_changed(conn, &[row.id])
+        .set(articles::deleted_at.eq(Some(tx.now())))
+        .execute(tx.conn())?;
+    set_feed_time(tx.conn(), row.id, None)?;
+    record_change(tx, row)
+}
+
+/// Records the change of article `before` as it now stands.
+fn record_change(tx: &mut Tx, before: &ArticleRow) -> Result<(), ApiError> {
+    let after = ArticleRow::find(tx.conn(), &Key::Id(before.id))?
+        .ok_or_else(|| ApiError::not_found("article"))?;
+    let now = tx.now();
+    tx.article(
+        Some(&ArticleState::of(before, now)),
+        Some(&ArticleState::of(&after, now)),
+        &[],
+    );
+    Ok(())
 }
 
 /// Removes an article for good, with its links, revisions and search document.
-pub fn destroy(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
-    destroy_if(conn, id, None).map(|_| ())
+pub fn destroy(tx: &mut Tx, row: &ArticleRow) -> Result<(), ApiError> {
+    destroy_if(tx, row, None).map(|_| ())
 }
 
-/// Removes article `id` for good, if (with `trashed_before`) it is still in the trash since
+/// Removes article `row` for good, if (with `trashed_before`) it is still in the trash since
 /// before then at the moment of the delete; whether it was removed.
 fn destroy_if(
-    conn: &mut DbConnection,
-    id: i32,
+    tx: &mut Tx,
+    row: &ArticleRow,
     trashed_before: Option<NaiveDateTime>,
 ) -> Result<bool, ApiError> {
+    let id = row.id;
     let removed = match trashed_before {
         Some(cutoff) => diesel::delete(
             articles::table
                 .find(id)
                 .filter(articles::deleted_at.lt(cutoff)),
         )
-        .execute(conn)?,
-        None => diesel::delete(articles::table.find(id)).execute(conn)?,
+        .execute(tx.conn())?,
+        None => diesel::delete(articles::table.find(id)).execute(tx.conn())?,
     };
     if removed == 0 {
         return Ok(false);
     }
-    let generation = db::touch(conn)?;
-    diesel::insert_into(article_tombstones::table)
-        .values((
-            article_tombstones::article_id.eq(id),
-            article_tombstones::sync_seq.eq(generation),
-        ))
-        .execute(conn)?;
-    search::remove(conn, id)?;
+    search::remove(tx.conn(), id)?;
+    let now = tx.now();
+    tx.article(Some(&ArticleState::of(row, now)), None, &[]);
     Ok(true)
 }
 
@@ -514,23 +524,23 @@ pub async fn restore_article(
     key: web::Path<ArticleKey>,
 ) -> Result<HttpResponse, ApiError> {
     let key = Key::from_path(&key.key)?;
-    let article = db::transaction(&state.pool, move |conn| {
-        let row = super::for_write(conn, &key, &caller)?;
+    let article = changes::write(&state, Some(caller.id()), move |tx| {
+        let row = super::for_write(tx.conn(), &key, &caller)?;
         if row.deleted_at.is_none() {
             return Err(ApiError::Conflict("the article is not in the trash".into()));
         }
-        claim_version(conn, &row)?;
+        claim_version(tx.conn(), &row)?;
         diesel::update(articles::table.find(row.id))
             .set(articles::deleted_at.eq(None::<NaiveDateTime>))
-            .execute(conn)?;
+            .execute(tx.conn())?;
         let feed_at = (row.status == super::stored::PUBLISHED)
             .then_some(row.published_at)
             .flatten();
-        set_feed_time(conn, row.id, feed_at)?;
-        super::mark_changed(conn, &[row.id])?;
-        let row = ArticleRow::find(conn, &Key::Id(row.id))?
+        set_feed_time(tx.conn(), row.id, feed_at)?;
+        record_change(tx, &row)?;
+        let row = ArticleRow::find(tx.conn(), &Key::Id(row.id))?
             .ok_or_else(|| ApiError::not_found("article"))?;
-        load(conn, row)
+        load(tx.conn(), row)
     })
     .await?;
     Ok(super::with_etag(HttpResponse::Ok(), &article))
@@ -540,13 +550,13 @@ pub async fn restore_article(
 /// if it is still in the trash at the moment of its delete: one restored meanwhile stays.
 pub fn purge_trash(conn: &mut DbConnection, days: i64) -> Result<usize, ApiError> {
     let cutoff = db::now() - Duration::days(days);
-    let ids: Vec<i32> = articles::table
+    let rows: Vec<ArticleRow> = articles::table
         .filter(articles::deleted_at.lt(cutoff))
-        .select(articles::id)
+        .select(ArticleRow::as_select())
         .load(conn)?;
     let mut removed = 0;
-    for id in ids {
-        if db::in_write_transaction(conn, |conn| destroy_if(conn, id, Some(cutoff)))? {
+    for row in rows {
+        if changes::write_on(conn, None, |tx| destroy_if(tx, &row, Some(cutoff)))? {
             removed += 1;
         }
     }

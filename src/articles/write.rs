@@ -14,6 +14,7 @@ use super::html::Sanitiser;
 use super::safety::{self, Expect};
 use super::{for_write, load, search, stored, ArticleKey, ArticleRow, CoverImage, Seo, Status};
 use crate::auth::Caller;
+use crate::changes::{self, events::ArticleState, Tx};
 use crate::db::schema::{article_authors, article_slugs, articles, topics, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{
@@ -22,7 +23,7 @@ use crate::domain::{
 use crate::error::{ApiError, FieldError};
 use crate::extract::{nullable, Json};
 use crate::openapi::rules::{field, FieldRule, Rule};
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::topics::tree;
 
 pub const MAX_TITLE_CHARS: usize = 300;
@@ -146,6 +147,34 @@ pub struct UpdateArticle {
     /// The version this change was made against: a stale one -> 409, nothing changes.
     /// (`If-Match` with the article's `ETag` does the same with 412.)
     pub version: Option<i32>,
+}
+
+impl Draft {
+    /// The fields `after` changes, besides the status (the slug where one was asked for; a
+    /// slug derived anew is noticed by the caller).
+    fn changed(&self, after: &Draft) -> Vec<&'static str> {
+        [
+            ("title", self.title != after.title),
+            ("slug", after.slug.is_some() && self.slug != after.slug),
+            ("subtitle", self.subtitle != after.subtitle),
+            ("summary", self.summary != after.summary),
+            ("body", self.body != after.body),
+            ("language", self.language != after.language),
+            ("topic_ids", self.topic_ids != after.topic_ids),
+            (
+                "primary_topic_id",
+                self.primary_topic_id != after.primary_topic_id,
+            ),
+            ("author_ids", self.author_ids != after.author_ids),
+            ("cover_image", self.cover_image != after.cover_image),
+            ("source", self.source != after.source),
+            ("seo", self.seo != after.seo),
+            ("published_at", self.published_at != after.published_at),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
+        .collect()
+    }
 }
 
 impl From<CreateArticle> for UpdateArticle {
@@ -486,37 +515,32 @@ fn save(
         credit: None,
     });
     let has_cover = draft.cover_image.is_some();
-    let values =
+    let values = (
+        articles::slug.eq(slug.as_str()),
+        articles::title.eq(&draft.title),
+        articles::subtitle.eq(&draft.subtitle),
+        articles::summary.eq(&draft.summary),
+        articles::body.eq(&draft.body),
+        articles::status.eq(stored_status),
+        articles::published_at.eq(draft.published_at),
+        articles::language.eq(&draft.language),
+        articles::primary_topic_id.eq(draft.primary_topic_id),
         (
-            articles::slug.eq(slug.as_str()),
-            articles::title.eq(&draft.title),
-            articles::subtitle.eq(&draft.subtitle),
-            articles::summary.eq(&draft.summary),
-            articles::body.eq(&draft.body),
-            articles::status.eq(stored_status),
-            articles::published_at.eq(draft.published_at),
-            articles::language.eq(&draft.language),
-            articles::primary_topic_id.eq(draft.primary_topic_id),
-            (
-                articles::cover_image_url.eq(has_cover.then_some(cover.url)),
-                articles::cover_image_alt.eq(cover.alt),
-                articles::cover_image_caption.eq(cover.caption),
-                articles::cover_image_credit.eq(cover.credit),
-            ),
-            articles::source.eq(&draft.source),
-            (
-                articles::seo_title.eq(&draft.seo.title),
-                articles::seo_description.eq(&draft.seo.description),
-                articles::seo_canonical_url.eq(&draft.seo.canonical_url),
-            ),
-            articles::word_count.eq(words),
-            articles::reading_time_minutes.eq(reading),
-            articles::updated_at.eq(now),
-            // Delta sync stamps it again when its time comes.
-            articles::pending_live
-                .eq(stored_status == stored::PUBLISHED
-                    && draft.published_at.is_some_and(|at| at > now)),
-        );
+            articles::cover_image_url.eq(has_cover.then_some(cover.url)),
+            articles::cover_image_alt.eq(cover.alt),
+            articles::cover_image_caption.eq(cover.caption),
+            articles::cover_image_credit.eq(cover.credit),
+        ),
+        articles::source.eq(&draft.source),
+        (
+            articles::seo_title.eq(&draft.seo.title),
+            articles::seo_description.eq(&draft.seo.description),
+            articles::seo_canonical_url.eq(&draft.seo.canonical_url),
+        ),
+        articles::word_count.eq(words),
+        articles::reading_time_minutes.eq(reading),
+        articles::updated_at.eq(now),
+    );
     let id = match existing {
         Some(row) => {
             diesel::update(articles::table.find(row.id))
@@ -561,7 +585,6 @@ fn save(
             ))
             .execute(conn)?;
     }
-    super::mark_changed(conn, &[id])?;
     search::index(
         conn,
         &search::Document {
@@ -578,7 +601,7 @@ fn save(
 
 /// Creates an article as `caller` would through the API (used by `seed-demo` too).
 pub fn create(
-    conn: &mut DbConnection,
+    tx: &mut Tx,
     caller: &Caller,
     req: CreateArticle,
     html: &Sanitiser,
@@ -592,11 +615,13 @@ pub fn create(
         draft.author_ids = vec![caller.id()];
     }
     check_own_byline(caller, &draft)?;
-    db::retry_on_conflict(conn, |conn| {
+    let row = db::retry_on_conflict(tx.conn(), |conn| {
         let id = save(conn, draft.clone(), None)?;
         ArticleRow::find(conn, &Key::Id(id))?
             .ok_or_else(|| ApiError::internal("a saved article vanished"))
-    })
+    })?;
+    tx.article(None, Some(&ArticleState::of(&row, tx.now())), &[]);
+    Ok(row)
 }
 
 /// Authors write drafts and submit them for review; publishing is for editors and admins.
@@ -668,9 +693,9 @@ pub async fn create_article(
     body: Json<CreateArticle>,
 ) -> Result<HttpResponse, ApiError> {
     let app = state.clone();
-    let article = db::transaction(&state.pool, move |conn| {
-        let row = create(conn, &caller, body.0, &app.html)?;
-        load(conn, row)
+    let article = changes::write(&state, Some(caller.id()), move |tx| {
+        let row = create(tx, &caller, body.0, &app.html)?;
+        load(tx.conn(), row)
     })
     .await?;
     let mut created = HttpResponse::Created();
@@ -757,9 +782,9 @@ pub async fn update_article(
     let request = body.0;
     let expect = Expect::new(&req, request.version);
     let app = state.clone();
-    let article = db::transaction(&state.pool, move |conn| {
-        let row = for_write(conn, &key, &caller)?;
-        change(conn, &caller, row, request, &expect, &app.html)
+    let article = changes::write(&state, Some(caller.id()), move |tx| {
+        let row = for_write(tx.conn(), &key, &caller)?;
+        change(tx, &caller, row, request, &expect, &app.html)
     })
     .await?;
     Ok(super::with_etag(HttpResponse::Ok(), &article))
@@ -768,7 +793,7 @@ pub async fn update_article(
 /// Applies `request` to article `row` as `caller`: the workflow rules, the preconditions, a
 /// revision of the state it replaces, and a version claimed against concurrent writers.
 pub fn change(
-    conn: &mut DbConnection,
+    tx: &mut Tx,
     caller: &Caller,
     row: ArticleRow,
     request: UpdateArticle,
@@ -784,19 +809,33 @@ pub fn change(
     if let Some(status) = request.status {
         check_workflow(caller, status)?;
     }
-    let before = current(conn, &row)?;
+    let before = current(tx.conn(), &row)?;
     let draft = apply(before.clone(), request, html)?;
     if draft.published_at != before.published_at {
         check_sets_time(caller)?;
     }
     check_bylines_kept(caller, &before, &draft)?;
     check_own_byline(caller, &draft)?;
+    let mut changed = before.changed(&draft);
+    if draft.status != before.status {
+        // Publishing sets the time of publication: part of the status change, not an edit.
+        changed.retain(|field| *field != "published_at");
+    }
     // Claim the version first: it locks the row, so a concurrent writer waits here and then
     // finds the version gone, before it writes anything.
-    safety::claim_version(conn, &row).map_err(|e| expect.lost(e))?;
-    safety::record(conn, &row, &before, caller.id())?;
-    save(conn, draft, Some((&row, &before)))?;
-    let row =
-        ArticleRow::find(conn, &Key::Id(row.id))?.ok_or_else(|| ApiError::not_found("article"))?;
-    load(conn, row)
+    safety::claim_version(tx.conn(), &row).map_err(|e| expect.lost(e))?;
+    safety::record(tx.conn(), &row, &before, caller.id())?;
+    save(tx.conn(), draft, Some((&row, &before)))?;
+    let after = ArticleRow::find(tx.conn(), &Key::Id(row.id))?
+        .ok_or_else(|| ApiError::not_found("article"))?;
+    if after.slug != row.slug && !changed.contains(&"slug") {
+        changed.push("slug");
+    }
+    let now = tx.now();
+    tx.article(
+        Some(&ArticleState::of(&row, now)),
+        Some(&ArticleState::of(&after, now)),
+        &changed,
+    );
+    load(tx.conn(), after)
 }

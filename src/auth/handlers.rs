@@ -8,11 +8,12 @@ use utoipa::ToSchema;
 
 use super::tokens::{hash_refresh_token, random_token, TokenKeys};
 use super::{password, Caller};
+use crate::changes::{self, Tx};
 use crate::db::schema::{login_failures, refresh_tokens};
-use crate::db::{self, DbConnection, Pool};
+use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::extract::Json;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::{User, UserRow};
 
 /// Failed sign-ins allowed within the window: for one account from one client address; for
@@ -114,9 +115,10 @@ impl SignInAttempt {
     /// password is checked, and taken back only if the password proves right. Counting and
     /// recording are one write transaction (one writer at a time, in every process), so however
     /// many attempts race, at most the limit get checked.
-    async fn reserve(&self, pool: &Pool) -> Result<(), ApiError> {
+    async fn reserve(&self, state: &AppState) -> Result<(), ApiError> {
         let attempt = self.clone();
-        db::transaction(pool, move |conn| {
+        changes::write(state, None, move |tx| {
+            let conn = tx.conn();
             if let Some(secs) = attempt.retry_after(conn)? {
                 return Err(ApiError::TooManyRequests {
                     detail: "too many failed sign-ins; wait before trying again".into(),
@@ -141,7 +143,8 @@ impl SignInAttempt {
     }
 
     /// The password was right: this account's failures from this address are forgiven.
-    fn forgive(&self, conn: &mut DbConnection) -> Result<(), ApiError> {
+    fn forgive(&self, tx: &mut Tx) -> Result<(), ApiError> {
+        let conn = tx.conn();
         diesel::delete(
             login_failures::table
                 .filter(login_failures::email.eq(&self.email))
@@ -168,22 +171,17 @@ impl SignInAttempt {
     /// throttled.
     pub async fn check_password(
         self,
-        pool: &Pool,
+        state: &AppState,
         user: &UserRow,
         candidate: String,
     ) -> Result<(), ApiError> {
-        self.reserve(pool).await?;
+        self.reserve(state).await?;
         let user = user.clone();
-        let matched = db::run(pool, move |conn| {
-            let matched = Self::matches(Some(&user), &candidate);
-            if matched {
-                self.forgive(conn)?;
-            }
-            Ok(matched)
-        })
-        .await?;
+        let matched = web::block(move || Self::matches(Some(&user), &candidate))
+            .await
+            .map_err(ApiError::internal)?;
         if matched {
-            Ok(())
+            changes::write(state, None, move |tx| self.forgive(tx)).await
         } else {
             Err(ApiError::invalid(
                 "current_password",
@@ -217,7 +215,7 @@ pub struct Session {
 
 /// Issues an access token and a refresh token in `family` (a new family for a new sign-in).
 fn issue_session(
-    conn: &mut DbConnection,
+    tx: &mut Tx,
     keys: &TokenKeys,
     user: UserRow,
     family: Option<String>,
@@ -225,6 +223,7 @@ fn issue_session(
     let access_token = keys.issue(user.id, user.role()?, user.token_generation)?;
     let refresh_token = random_token(32);
     let now = db::now();
+    let conn = tx.conn();
     diesel::insert_into(refresh_tokens::table)
         .values((
             refresh_tokens::user_id.eq(user.id),
@@ -278,16 +277,21 @@ pub async fn login(
 ) -> Result<web::Json<Session>, ApiError> {
     let LoginRequest { email, password } = body.0;
     let attempt = SignInAttempt::new(&req, email);
-    attempt.reserve(&state.pool).await?;
+    attempt.reserve(&state).await?;
+    let email = attempt.email.clone();
+    let user = db::run(&state.pool, move |conn| {
+        let user = UserRow::find_by_email(conn, &email)?;
+        // The password check is the slow part: off the writers' turn.
+        Ok(SignInAttempt::matches(user.as_ref(), &password)
+            .then_some(user)
+            .flatten())
+    })
+    .await?
+    .ok_or_else(bad_credentials)?;
     let keys = state.clone();
-    let session = db::run(&state.pool, move |conn| {
-        let user = UserRow::find_by_email(conn, &attempt.email)?;
-        if !SignInAttempt::matches(user.as_ref(), &password) {
-            return Err(bad_credentials());
-        }
-        attempt.forgive(conn)?;
-        let user = user.ok_or_else(bad_credentials)?;
-        issue_session(conn, &keys.tokens, user, None)
+    let session = changes::write(&state, None, move |tx| {
+        attempt.forgive(tx)?;
+        issue_session(tx, &keys.tokens, user, None)
     })
     .await?;
     Ok(web::Json(session))
@@ -365,7 +369,8 @@ pub async fn refresh(
     let token = body.0.refresh_token;
     let keys = state.clone();
     // The reuse case must commit its revocation, so it returns Ok(None) rather than an error.
-    let session = db::transaction(&state.pool, move |conn| {
+    let session = changes::write(&state, None, move |tx| {
+        let conn = tx.conn();
         let row = find_refresh(conn, &token)?.ok_or_else(invalid_refresh)?;
         if row.revoked_at.is_some() || row.expires_at <= db::now() {
             return Err(invalid_refresh());
@@ -389,7 +394,7 @@ pub async fn refresh(
         }
         match UserRow::find(conn, row.user_id)? {
             Some(user) if user.active => {
-                issue_session(conn, &keys.tokens, user, Some(row.family_id)).map(Some)
+                issue_session(tx, &keys.tokens, user, Some(row.family_id)).map(Some)
             }
             _ => Err(invalid_refresh()),
         }
@@ -414,7 +419,8 @@ pub async fn logout(
     body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let token = body.0.refresh_token;
-    db::run(&state.pool, move |conn| {
+    changes::write(&state, None, move |tx| {
+        let conn = tx.conn();
         if let Some(row) = find_refresh(conn, &token)? {
             revoke_family(conn, &row.family_id)?;
         }

@@ -13,7 +13,7 @@ use futures_util::future::LocalBoxFuture;
 use crate::db;
 use crate::domain::Role;
 use crate::error::ApiError;
-use crate::startup::AppState;
+use crate::state::AppState;
 use crate::users::UserRow;
 
 /// A signed-in, active user, with the role the user has now (not the one in the token).

@@ -1,5 +1,6 @@
 //! The database layer: one connection type over PostgreSQL and SQLite, the pool, migrations and
-//! the bridge that keeps blocking database work off the async workers.
+//! the bridge that keeps blocking database work off the async workers. Reads only: a write
+//! transaction is to be had from `changes::write` alone, which records its events.
 
 pub mod schema;
 
@@ -7,7 +8,6 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
-use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
 use diesel::{Connection, PgConnection, SqliteConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -123,42 +123,9 @@ where
     .map_err(|e| ApiError::internal(format!("blocking task failed: {e}")))?
 }
 
-/// Write transactions of this process take turns here. SQLite admits one writer at a time,
-/// and on PostgreSQL every public-visible write locks the one `site_state` row until it
-/// commits: either way writers run one by one, and queueing here holds neither a pooled
-/// connection nor a thread, which readers would otherwise wait for.
-static WRITER: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Runs `work` in one transaction on a pooled connection, in this process's turn of writers.
-/// The turn's holder runs on a thread of its own, not behind the reads queued for the
-/// blocking pool: waiting there while holding the turn made every writer behind it wait too
-/// (seconds at 256 connections, bench/RESULTS.md).
-pub async fn transaction<T, F>(pool: &Pool, work: F) -> Result<T, ApiError>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
-    T: Send + 'static,
-{
-    let _turn = WRITER.lock().await;
-    let pool = pool.clone();
-    let (done, result) = tokio::sync::oneshot::channel();
-    std::thread::Builder::new()
-        .name("newsroom-write".into())
-        .spawn(move || {
-            let outcome = pool
-                .get()
-                .map_err(ApiError::from)
-                .and_then(|mut conn| in_write_transaction(&mut conn, work));
-            // The request may have gone; its transaction has ended either way.
-            let _ = done.send(outcome);
-        })
-        .map_err(|e| ApiError::internal(format!("cannot start a write thread: {e}")))?;
-    result
-        .await
-        .map_err(|_| ApiError::internal("the write thread ended without an answer"))?
-}
-
-/// Runs `work` in a transaction (a savepoint when one is open already). On SQLite a new
-/// transaction is `BEGIN IMMEDIATE`: it takes the write lock up front, so concurrent writers
+/// Runs `work` in a transaction (a savepoint when one is open already): for savepoints inside
+/// a write (`changes`), and for settings local to a read. On SQLite a new transaction is
+/// `BEGIN IMMEDIATE`: it takes the write lock up front, so concurrent writers
 /// wait for each other (busy_timeout) instead of one failing on a stale read snapshot.
 pub fn in_transaction<T, F>(conn: &mut DbConnection, work: F) -> Result<T, ApiError>
 where
@@ -206,73 +173,6 @@ where
             result => return result,
         }
     }
-}
-
-/// The first key of our advisory locks ("news"), so they cannot meet another application's.
-const LOCK_SPACE: i32 = 0x6e65_7773;
-
-/// Write transactions run one at a time across every server process on the database: each
-/// takes this lock first. On PostgreSQL it is a transaction-level advisory lock; on SQLite the
-/// write transaction itself (`BEGIN IMMEDIATE`) holds the database's only write lock. Taken
-/// first, it also orders every other lock a write takes, so writers never deadlock, and a
-/// check and the write it guards (the last active admin, a topic move that must not make a
-/// cycle, the count of failed sign-ins) can never interleave with another writer's.
-fn lock_writes(conn: &mut DbConnection) -> Result<(), ApiError> {
-    if let DbConnection::Postgresql(_) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1, 0)")
-            .bind::<diesel::sql_types::Integer, _>(LOCK_SPACE)
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// Runs `work` in a write transaction on `conn`, after the other writers (`lock_writes`).
-pub fn in_write_transaction<T, F>(conn: &mut DbConnection, work: F) -> Result<T, ApiError>
-where
-    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
-{
-    in_transaction(conn, |conn| {
-        lock_writes(conn)?;
-        work(conn)
-    })
-}
-
-/// Marks a change to what the public reads: cached public responses go stale. Returns the
-/// new generation. Its row stays locked until the transaction ends, so generations follow the
-/// order of commits.
-pub fn touch(conn: &mut DbConnection) -> Result<i64, ApiError> {
-    use schema::site_state;
-    Ok(diesel::update(site_state::table.find(1))
-        .set(site_state::generation.eq(site_state::generation + 1))
-        .returning(site_state::generation)
-        .get_result(conn)?)
-}
-
-/// What public responses depend on: the write generation, and the latest publication time
-/// that has come (a scheduled article going live changes feeds with no write).
-pub type PublicState = (i64, Option<NaiveDateTime>);
-
-/// The public state, and when it next changes with no write: the earliest scheduled
-/// publication still to come.
-pub fn public_state(
-    conn: &mut DbConnection,
-) -> Result<(PublicState, Option<NaiveDateTime>), ApiError> {
-    use schema::{articles, site_state};
-    let now = now();
-    let generation: i64 = site_state::table
-        .find(1)
-        .select(site_state::generation)
-        .first(conn)?;
-    let published = articles::table.filter(articles::status.eq("published"));
-    let latest: Option<NaiveDateTime> = published
-        .filter(articles::published_at.le(now))
-        .select(diesel::dsl::max(articles::published_at))
-        .first(conn)?;
-    let next: Option<NaiveDateTime> = published
-        .filter(articles::published_at.gt(now))
-        .select(diesel::dsl::min(articles::published_at))
-        .first(conn)?;
-    Ok(((generation, latest), next))
 }
 
 /// The current time as stored: UTC, microsecond precision (what PostgreSQL keeps).

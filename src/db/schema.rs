@@ -83,6 +83,28 @@ diesel::table! {
         updated_at -> Timestamp,
         sync_seq -> Int8,
         pending_live -> Bool,
+        was_public -> Bool,
+    }
+}
+
+diesel::table! {
+    events (seq) {
+        seq -> Int8,
+        #[sql_name = "type"]
+        type_ -> Text,
+        occurred_at -> Timestamp,
+        recorded_at -> Timestamp,
+        actor_id -> Nullable<Int4>,
+        article_id -> Nullable<Int4>,
+        article_slug -> Nullable<Text>,
+        article_status -> Nullable<Text>,
+        article_language -> Nullable<Text>,
+        topic_id -> Nullable<Int4>,
+        topic_slug -> Nullable<Text>,
+        author_id -> Nullable<Int4>,
+        author_slug -> Nullable<Text>,
+        changed -> Nullable<Text>,
+        public -> Bool,
     }
 }
 
@@ -122,6 +144,7 @@ diesel::table! {
     site_state (id) {
         id -> Int4,
         generation -> Int8,
+        purged_through -> Int8,
     }
 }
 
@@ -172,6 +195,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_tombstones,
     article_topics,
     articles,
+    events,
     login_failures,
     refresh_tokens,
     related_links,

@@ -45,6 +45,8 @@ pub enum Rule {
     Ids(usize, usize),
     /// A comma-separated list of these words (blanks allowed).
     Words(&'static [&'static str]),
+    /// An integer no smaller than this.
+    AtLeast(i64),
 }
 
 /// A rule on a property of a request schema.
@@ -176,8 +178,13 @@ fn keywords(rule: Rule, place: Place) -> Map<String, Value> {
                 json!({"type": "integer", "format": "int32", "minimum": 1, "maximum": i32::MAX}),
             );
         }
+        Rule::AtLeast(min) => {
+            set("type", json!("integer"));
+            set("minimum", json!(min));
+        }
         Rule::Words(words) => {
-            let word = format!("{pad}(?:{})?{pad}", words.join("|"));
+            let escaped: Vec<String> = words.iter().map(|w| w.replace('.', r"\.")).collect();
+            let word = format!("{pad}(?:{})?{pad}", escaped.join("|"));
             set("pattern", json!(format!("^{word}(?:,{word})*$")));
         }
     }
@@ -198,6 +205,11 @@ const PARAMETER_RULES: &[(&str, Rule)] = &[
     ("published_before", Rule::Time),
     ("q", Rule::Text(crate::articles::feed::MAX_QUERY_CHARS)),
     ("include", Rule::Words(&["related"])),
+    ("Last-Event-ID", Rule::AtLeast(0)),
+    (
+        "type",
+        Rule::Words(&crate::changes::events::EventType::NAMES),
+    ),
 ];
 
 /// Every request body's field rules, from the resources.
@@ -306,5 +318,43 @@ pub fn apply(doc: Document) -> Document {
             }
         }
     }
+    describe_event_streams(&mut value);
     serde_json::from_value(value).unwrap_or(doc)
+}
+
+/// What each message of a Server-Sent Events response holds (OpenAPI 3.1 has the schema of
+/// such a response describe one message): its seq as `id`, its type as `event`, and the event
+/// as JSON in `data`.
+fn describe_event_streams(doc: &mut Value) {
+    let types: Vec<&str> = crate::changes::events::EventType::ALL
+        .iter()
+        .map(|t| t.as_str())
+        .collect();
+    let message = json!({
+        "type": "object",
+        "required": ["id", "event", "data"],
+        "properties": {
+            "id": {"type": "string", "pattern": "^[0-9]+$", "description": "The event's `seq`"},
+            "event": {"type": "string", "enum": types, "description": "The event's type"},
+            "data": {
+                "type": "string",
+                "description": "The event (as the log lists it; public fields only without a token)",
+                "contentMediaType": "application/json",
+                "contentSchema": {"$ref": "#/components/schemas/Event"}
+            }
+        }
+    });
+    let Some(Value::Object(paths)) = doc.get_mut("paths") else {
+        return;
+    };
+    let streams = paths
+        .values_mut()
+        .filter_map(Value::as_object_mut)
+        .flat_map(|ops| ops.values_mut())
+        .filter_map(|op| op.get_mut("responses").and_then(Value::as_object_mut))
+        .flat_map(|responses| responses.values_mut())
+        .filter_map(|r| r.pointer_mut("/content/text~1event-stream"));
+    for stream in streams {
+        stream["schema"] = message.clone();
+    }
 }

@@ -12,15 +12,15 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::articles;
 use crate::auth::Caller;
+use crate::changes::{self, events::EventRef, events::EventType};
 use crate::db::schema::{article_topics, topics};
 use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, display_text, Errors, Key, Role, Slug};
 use crate::error::ApiError;
 use crate::extract::{nullable, Json};
 use crate::openapi::rules::{field, FieldRule, Rule};
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The single-field rules of topic writes, as the spec states them.
 pub const FIELD_RULES: &[FieldRule] = &[
@@ -99,6 +99,13 @@ pub struct Topic {
 }
 
 impl Topic {
+    fn reference(&self) -> EventRef {
+        EventRef {
+            id: self.id,
+            slug: self.slug.clone(),
+        }
+    }
+
     fn new(row: TopicRow, article_count: i64) -> Self {
         Self {
             id: row.id,
@@ -268,6 +275,39 @@ struct TopicChanges {
 }
 
 impl TopicChanges {
+    /// The fields these changes give another value than `current` has.
+    fn differ_from(&self, current: &TopicRow) -> Vec<&'static str> {
+        [
+            (
+                "name",
+                self.name.as_ref().is_some_and(|n| *n != current.name),
+            ),
+            (
+                "slug",
+                self.slug
+                    .as_ref()
+                    .is_some_and(|s| s.as_str() != current.slug),
+            ),
+            (
+                "description",
+                self.description
+                    .as_ref()
+                    .is_some_and(|d| *d != current.description),
+            ),
+            (
+                "parent_id",
+                self.parent_id.is_some_and(|p| p != current.parent_id),
+            ),
+            (
+                "position",
+                self.position.is_some_and(|p| p != current.position),
+            ),
+        ]
+        .into_iter()
+        .filter_map(|(field, changed)| changed.then_some(field))
+        .collect()
+    }
+
     fn parse(
         name: Option<String>,
         slug: Option<String>,
@@ -371,8 +411,10 @@ pub async fn create_topic(
         Some(body.parent_id),
         body.position,
     )?;
-    let topic = db::transaction(&state.pool, move |conn| {
-        db::retry_on_conflict(conn, |conn| insert_topic(conn, &changes))
+    let topic = changes::write(&state, Some(caller.id()), move |tx| {
+        let topic = db::retry_on_conflict(tx.conn(), |conn| insert_topic(conn, &changes))?;
+        tx.topic(EventType::TopicCreated, topic.reference(), &[], &[]);
+        Ok(topic)
     })
     .await?;
     Ok(HttpResponse::Created()
@@ -410,7 +452,6 @@ fn insert_topic(conn: &mut DbConnection, changes: &TopicChanges) -> Result<Topic
         .get_result(conn)?;
     let row = TopicRow::find(conn, &Key::Id(id))?
         .ok_or_else(|| ApiError::internal("inserted topic vanished"))?;
-    db::touch(conn)?;
     Ok(Topic::new(row, 0))
 }
 
@@ -457,9 +498,10 @@ pub async fn update_topic(
         body.parent_id,
         body.position,
     )?;
-    let topic = db::transaction(&state.pool, move |conn| {
+    let topic = changes::write(&state, Some(caller.id()), move |tx| {
         // The parent check and the move are one write transaction: one writer at a time in
         // every server process, so two moves checked side by side cannot make a cycle.
+        let conn = tx.conn();
         let current = TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("topic"))?;
         let id = current.id;
         if let Some(slug) = &changes.slug {
@@ -492,10 +534,14 @@ pub async fn update_topic(
             tree::refresh_subtree(conn, id)?;
         }
         let filed = tree::articles_under(conn, id)?;
-        articles::mark_changed(conn, &filed)?;
         let row =
             TopicRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("topic"))?;
-        Ok(with_counts(conn, vec![row], false)?.pop())
+        let changed = changes.differ_from(&current);
+        let topic = with_counts(conn, vec![row], false)?.pop();
+        if let Some(topic) = &topic {
+            tx.topic(EventType::TopicUpdated, topic.reference(), &changed, &filed);
+        }
+        Ok(topic)
     })
     .await?;
     topic
@@ -527,10 +573,10 @@ pub async fn delete_topic(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Editor)?;
     let key = Key::from_path(&key.key)?;
-    db::transaction(&state.pool, move |conn| {
-        let id = TopicRow::find(conn, &key)?
-            .ok_or_else(|| ApiError::not_found("topic"))?
-            .id;
+    changes::write(&state, Some(caller.id()), move |tx| {
+        let conn = tx.conn();
+        let topic = TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("topic"))?;
+        let id = topic.id;
         let children: i64 = topics::table
             .filter(topics::parent_id.eq(id))
             .count()
@@ -542,11 +588,16 @@ pub async fn delete_topic(
         }
         let filed = tree::articles_under(conn, id)?;
         let direct = tree::articles_filed_directly(conn, id)?;
-        articles::mark_changed(conn, &filed)?;
         diesel::delete(topics::table.find(id)).execute(conn)?;
         // Its articles leave the feeds of its ancestors too, unless their other topics keep
         // them there.
-        tree::refile(conn, &direct)
+        tree::refile(conn, &direct)?;
+        let gone = EventRef {
+            id,
+            slug: topic.slug,
+        };
+        tx.topic(EventType::TopicDeleted, gone, &[], &filed);
+        Ok(())
     })
     .await?;
     Ok(HttpResponse::NoContent().finish())

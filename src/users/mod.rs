@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::{password, Caller};
+use crate::changes::{self, events::EventRef, Tx};
 use crate::db::schema::{article_authors, refresh_tokens, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, display_text, Email, Errors, Password, Role, Slug};
@@ -15,7 +16,7 @@ use crate::error::ApiError;
 use crate::extract::{nullable, Json};
 use crate::openapi::rules::{field, FieldRule, Rule};
 use crate::pagination;
-use crate::startup::AppState;
+use crate::state::AppState;
 
 /// The single-field rules of account writes, as the spec states them.
 pub const FIELD_RULES: &[FieldRule] = &[
@@ -122,10 +123,11 @@ pub struct NewUser {
     pub bio: Option<String>,
 }
 
-/// Inserts a user with a unique slug derived from the name. Duplicate email -> 409.
-pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<UserRow, ApiError> {
-    let password_hash = password::hash(&new.password)?;
-    db::retry_on_conflict(conn, |conn| {
+/// Inserts a user with a unique slug derived from the name, with the hash of its password
+/// (made before the write: hashing is slow on purpose). Duplicate email -> 409. A new account
+/// has no byline yet: nothing public changes.
+pub fn create(tx: &mut Tx, new: NewUser, password_hash: String) -> Result<UserRow, ApiError> {
+    db::retry_on_conflict(tx.conn(), |conn| {
         if UserRow::find_by_email(conn, new.email.as_str())?.is_some() {
             return Err(ApiError::Conflict(
                 "a user with this email already exists".into(),
@@ -150,6 +152,23 @@ pub fn create(conn: &mut DbConnection, new: NewUser) -> Result<UserRow, ApiError
             .get_result(conn)?;
         UserRow::find(conn, id)?.ok_or_else(|| ApiError::internal("inserted user vanished"))
     })
+}
+
+/// Creates a user on a connection of the caller's (the command line, tests).
+pub fn create_on(conn: &mut DbConnection, new: NewUser) -> Result<UserRow, ApiError> {
+    let hash = password::hash(&new.password)?;
+    changes::write_on(conn, None, |tx| create(tx, new, hash))
+}
+
+/// The hash of a new password, made off the async workers.
+async fn hashed(password: Option<Password>) -> Result<Option<String>, ApiError> {
+    match password {
+        Some(password) => actix_web::web::block(move || password::hash(&password))
+            .await
+            .map_err(ApiError::internal)?
+            .map(Some),
+        None => Ok(None),
+    }
 }
 
 /// `base`, or `base-2`, `base-3`, ... whichever is free first.
@@ -308,7 +327,11 @@ pub async fn create_user(
 ) -> Result<HttpResponse, ApiError> {
     caller.require(Role::Admin)?;
     let new = body.0.parse()?;
-    let row = db::transaction(&state.pool, move |conn| create(conn, new)).await?;
+    let (new, hash) =
+        actix_web::web::block(move || password::hash(&new.password).map(|h| (new, h)))
+            .await
+            .map_err(ApiError::internal)??;
+    let row = changes::write(&state, Some(caller.id()), move |tx| create(tx, new, hash)).await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, location(row.id)))
         .json(User::try_from(row)?))
@@ -393,60 +416,77 @@ impl Changes {
     }
 }
 
-/// Applies checked changes to a user in one transaction; refuses to leave no active admin.
-fn apply_changes(conn: &mut DbConnection, id: i32, changes: Changes) -> Result<UserRow, ApiError> {
-    let hash = changes.password.as_ref().map(password::hash).transpose()?;
-    // Two admins demoting each other at once must not leave none: the check and the change
-    // run in one write transaction, one writer at a time in every server process.
-    db::in_write_transaction(conn, |conn| {
-        let current = UserRow::find(conn, id)?.ok_or_else(|| ApiError::not_found("user"))?;
-        let loses_admin = current.role == Role::Admin.as_str()
-            && current.active
-            && (changes.role.is_some_and(|r| r != Role::Admin) || changes.active == Some(false));
-        if loses_admin {
-            let admins: i64 = users::table
-                .filter(users::role.eq(Role::Admin.as_str()))
-                .filter(users::active.eq(true))
-                .count()
-                .get_result(conn)?;
-            if admins <= 1 {
-                return Err(ApiError::Conflict(
-                    "this is the last active admin; make another admin first".into(),
-                ));
-            }
+/// Applies checked changes to a user (with the hash of a new password, made beforehand);
+/// refuses to leave no active admin. Two admins demoting each other at once cannot leave none:
+/// the check and the change are one write, one writer at a time in every server process.
+fn apply_changes(
+    tx: &mut Tx,
+    id: i32,
+    changes: Changes,
+    hash: Option<String>,
+) -> Result<UserRow, ApiError> {
+    let conn = tx.conn();
+    let current = UserRow::find(conn, id)?.ok_or_else(|| ApiError::not_found("user"))?;
+    let loses_admin = current.role == Role::Admin.as_str()
+        && current.active
+        && (changes.role.is_some_and(|r| r != Role::Admin) || changes.active == Some(false));
+    if loses_admin {
+        let admins: i64 = users::table
+            .filter(users::role.eq(Role::Admin.as_str()))
+            .filter(users::active.eq(true))
+            .count()
+            .get_result(conn)?;
+        if admins <= 1 {
+            return Err(ApiError::Conflict(
+                "this is the last active admin; make another admin first".into(),
+            ));
         }
-        if let Some(email) = &changes.email {
-            if UserRow::find_by_email(conn, email.as_str())?.is_some_and(|u| u.id != id) {
-                return Err(ApiError::Conflict(
-                    "a user with this email already exists".into(),
-                ));
-            }
+    }
+    if let Some(email) = &changes.email {
+        if UserRow::find_by_email(conn, email.as_str())?.is_some_and(|u| u.id != id) {
+            return Err(ApiError::Conflict(
+                "a user with this email already exists".into(),
+            ));
         }
-        diesel::update(users::table.find(id))
-            .set((
-                changes
-                    .email
-                    .as_ref()
-                    .map(|e| users::email.eq(e.as_str().to_owned())),
-                changes.name.clone().map(|n| users::name.eq(n)),
-                changes.bio.clone().map(|b| users::bio.eq(b)),
-                changes.role.map(|r| users::role.eq(r.as_str())),
-                changes.active.map(|a| users::active.eq(a)),
-                hash.clone().map(|h| users::password_hash.eq(h)),
-                users::updated_at.eq(db::now()),
-            ))
-            .execute(conn)?;
-        // Names and slugs show on bylines.
+    }
+    diesel::update(users::table.find(id))
+        .set((
+            changes
+                .email
+                .as_ref()
+                .map(|e| users::email.eq(e.as_str().to_owned())),
+            changes.name.clone().map(|n| users::name.eq(n)),
+            changes.bio.clone().map(|b| users::bio.eq(b)),
+            changes.role.map(|r| users::role.eq(r.as_str())),
+            changes.active.map(|a| users::active.eq(a)),
+            hash.clone().map(|h| users::password_hash.eq(h)),
+            users::updated_at.eq(db::now()),
+        ))
+        .execute(conn)?;
+    if hash.is_some() || (changes.active == Some(false) && current.active) {
+        end_sessions(conn, id)?;
+    }
+    let updated = UserRow::find(conn, id)?.ok_or_else(|| ApiError::not_found("user"))?;
+    // Names and bios show on bylines and author pages.
+    let public: Vec<&str> = [
+        ("name", updated.name != current.name),
+        ("bio", updated.bio != current.bio),
+    ]
+    .into_iter()
+    .filter_map(|(field, changed)| changed.then_some(field))
+    .collect();
+    if !public.is_empty() {
         let bylines: Vec<i32> = article_authors::table
             .filter(article_authors::user_id.eq(id))
             .select(article_authors::article_id)
             .load(conn)?;
-        crate::articles::mark_changed(conn, &bylines)?;
-        if hash.is_some() || (changes.active == Some(false) && current.active) {
-            end_sessions(conn, id)?;
-        }
-        UserRow::find(conn, id)?.ok_or_else(|| ApiError::not_found("user"))
-    })
+        let author = EventRef {
+            id,
+            slug: updated.slug.clone(),
+        };
+        tx.author_updated(author, &public, &bylines);
+    }
+    Ok(updated)
 }
 
 /// Update a user
@@ -485,7 +525,11 @@ pub async fn update_user(
     changes.role = body.role;
     changes.active = body.active;
     errors.finish()?;
-    let row = db::run(&state.pool, move |conn| apply_changes(conn, id, changes)).await?;
+    let hash = hashed(changes.password.take()).await?;
+    let row = changes::write(&state, Some(caller.id()), move |tx| {
+        apply_changes(tx, id, changes, hash)
+    })
+    .await?;
     Ok(web::Json(row.try_into()?))
 }
 
@@ -540,10 +584,15 @@ pub async fn update_me(
     if let Some(current) = body.current_password.filter(|_| changes.password.is_some()) {
         let attempt = crate::auth::handlers::SignInAttempt::new(&req, caller.user.email.clone());
         attempt
-            .check_password(&state.pool, &caller.user, current)
+            .check_password(&state, &caller.user, current)
             .await?;
     }
     let id = caller.id();
-    let row = db::run(&state.pool, move |conn| apply_changes(conn, id, changes)).await?;
+    let mut changes = changes;
+    let hash = hashed(changes.password.take()).await?;
+    let row = changes::write(&state, Some(id), move |tx| {
+        apply_changes(tx, id, changes, hash)
+    })
+    .await?;
     Ok(web::Json(row.try_into()?))
 }

@@ -460,7 +460,10 @@ async fn search_pools_hold_only_what_the_caller_may_read(backend: Backend) {
                 "body": "<p>avalanche avalanche avalanche</p>"
             }))
             .unwrap();
-            newsroom::articles::write::create(&mut conn, &caller, request, &html).unwrap();
+            newsroom::changes::write_on(&mut conn, Some(author.id), |tx| {
+                newsroom::articles::write::create(tx, &caller, request, &html)
+            })
+            .unwrap();
         }
     }
     let found = |token: Option<String>, query: &'static str| {

@@ -188,6 +188,8 @@ pub fn test_config(url: DatabaseUrl) -> Config {
         embed_hosts: newsroom::articles::html::DEFAULT_EMBED_HOSTS
             .map(String::from)
             .to_vec(),
+        stream_max_clients: 1000,
+        events_days: 30,
     }
 }
 
@@ -211,7 +213,15 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let db = TestDb::create(backend);
+    spawn_on_with(TestDb::create(backend), adjust).await
+}
+
+/// The application on an existing test database.
+pub async fn spawn_on(db: TestDb) -> TestApp {
+    spawn_on_with(db, |_| {}).await
+}
+
+async fn spawn_on_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(db.url());
     adjust(&mut config);
     let app = Application::build(config).expect("build the application");
@@ -286,7 +296,7 @@ impl TestApp {
             password: Password::parse(PASSWORD.into()).unwrap(),
             bio: None,
         };
-        let id = users::create(&mut self.conn(), new).unwrap().id;
+        let id = users::create_on(&mut self.conn(), new).unwrap().id;
         let session = self.login(&email, PASSWORD).await;
         TestUser {
             id,

@@ -33,6 +33,7 @@ mod concurrency;
 mod delivery;
 mod demo;
 mod errors;
+mod events;
 mod feed;
 mod feeds;
 mod hardening;

@@ -1,0 +1,36 @@
+-- The event log (as on SQLite): every change anyone else can observe, appended in the transaction of the
+-- change. `seq` comes from site_state.generation, bumped under the one write lock, so seqs
+-- follow commit order with no gaps. `public` marks what the public stream carries.
+CREATE TABLE events (
+    seq              BIGINT PRIMARY KEY,
+    type             TEXT NOT NULL,
+    -- When it happened: the commit, or for a scheduled publication the scheduled time.
+    occurred_at      TIMESTAMP NOT NULL,
+    -- When it was written (retention goes by this).
+    recorded_at      TIMESTAMP NOT NULL,
+    actor_id         INTEGER,
+    article_id       INTEGER,
+    article_slug     TEXT,
+    article_status   TEXT,
+    article_language TEXT,
+    topic_id         INTEGER,
+    topic_slug       TEXT,
+    author_id        INTEGER,
+    author_slug      TEXT,
+    -- A JSON array of field names, or NULL.
+    changed          TEXT,
+    public           BOOLEAN NOT NULL
+);
+CREATE INDEX events_public_idx ON events (seq) WHERE public;
+CREATE INDEX events_article_idx ON events (article_id, seq);
+CREATE INDEX events_recorded_idx ON events (recorded_at);
+
+-- The last seq removed by retention: a reader asking for less is told to resync (410).
+ALTER TABLE site_state ADD COLUMN purged_through BIGINT NOT NULL DEFAULT 0;
+
+-- Whether the public has ever been able to read the article: its permanent deletion is then
+-- public news (the stream, delta sync's `removed`).
+ALTER TABLE articles ADD COLUMN was_public BOOLEAN NOT NULL DEFAULT FALSE;
+-- PostgreSQL's now() has a time zone; stored times are UTC without one.
+UPDATE articles SET was_public = TRUE
+    WHERE status = 'published' AND deleted_at IS NULL AND published_at <= (now() AT TIME ZONE 'UTC');

@@ -1,0 +1,409 @@
+//! Events: their types, what each carries, and how a change of an article becomes events.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::articles::{ArticleRow, Status};
+use crate::db;
+use crate::db::schema::events;
+
+/// What happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+pub enum EventType {
+    /// An article was written for the first time (staff).
+    #[serde(rename = "article.created")]
+    ArticleCreated,
+    /// Fields of an article changed (`changed` names them); public while it is public.
+    #[serde(rename = "article.updated")]
+    ArticleUpdated,
+    /// Its workflow status changed (staff).
+    #[serde(rename = "article.status_changed")]
+    ArticleStatusChanged,
+    /// It became public by any path: publishing, a scheduled time coming, a restore.
+    #[serde(rename = "article.published")]
+    ArticlePublished,
+    /// It stopped being public: back to draft or review, archived, trashed.
+    #[serde(rename = "article.unpublished")]
+    ArticleUnpublished,
+    /// It was moved to the trash (staff).
+    #[serde(rename = "article.trashed")]
+    ArticleTrashed,
+    /// It was brought back from the trash (staff).
+    #[serde(rename = "article.restored")]
+    ArticleRestored,
+    /// It was removed for good; public if it had ever been public.
+    #[serde(rename = "article.deleted")]
+    ArticleDeleted,
+    /// Its curated related links changed; public while it is public.
+    #[serde(rename = "links.changed")]
+    LinksChanged,
+    #[serde(rename = "topic.created")]
+    TopicCreated,
+    #[serde(rename = "topic.updated")]
+    TopicUpdated,
+    #[serde(rename = "topic.deleted")]
+    TopicDeleted,
+    /// A byline's public profile (name, bio) changed.
+    #[serde(rename = "author.updated")]
+    AuthorUpdated,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 13] = [
+        EventType::ArticleCreated,
+        EventType::ArticleUpdated,
+        EventType::ArticleStatusChanged,
+        EventType::ArticlePublished,
+        EventType::ArticleUnpublished,
+        EventType::ArticleTrashed,
+        EventType::ArticleRestored,
+        EventType::ArticleDeleted,
+        EventType::LinksChanged,
+        EventType::TopicCreated,
+        EventType::TopicUpdated,
+        EventType::TopicDeleted,
+        EventType::AuthorUpdated,
+    ];
+
+    /// The names of `ALL`, in its order.
+    pub const NAMES: [&'static str; 13] = [
+        "article.created",
+        "article.updated",
+        "article.status_changed",
+        "article.published",
+        "article.unpublished",
+        "article.trashed",
+        "article.restored",
+        "article.deleted",
+        "links.changed",
+        "topic.created",
+        "topic.updated",
+        "topic.deleted",
+        "author.updated",
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        Self::NAMES[self as usize]
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        debug_assert!(Self::ALL.iter().enumerate().all(|(i, t)| *t as usize == i));
+        Self::ALL.into_iter().find(|t| t.as_str() == raw)
+    }
+}
+
+/// An article as an event names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": 42, "slug": "border-treaty-signed", "status": "published", "language": "en"}))]
+pub struct EventArticle {
+    pub id: i32,
+    pub slug: String,
+    /// Its status after the change (`published` for a trashed article that was published).
+    pub status: Status,
+    pub language: String,
+}
+
+/// A topic, or a byline, as an event names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": 3, "slug": "tajikistan"}))]
+pub struct EventRef {
+    pub id: i32,
+    pub slug: String,
+}
+
+/// One entry of the event log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "seq": 1841, "type": "article.updated", "occurred_at": "2026-12-01T09:14:03.120000Z",
+    "actor_id": 2,
+    "article": {"id": 42, "slug": "border-treaty-signed", "status": "published", "language": "en"},
+    "topic": null, "author": null, "changed": ["title", "summary"]
+}))]
+pub struct Event {
+    /// Strictly increasing in commit order: a reader that has seen N never later sees less.
+    pub seq: i64,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    /// When it happened; for a scheduled publication, the scheduled time.
+    pub occurred_at: DateTime<Utc>,
+    /// Who made the change; null for the scheduler, and always on the public stream.
+    pub actor_id: Option<i32>,
+    pub article: Option<EventArticle>,
+    pub topic: Option<EventRef>,
+    /// For `author.updated`: whose profile.
+    pub author: Option<EventRef>,
+    /// The fields that changed, for `article.updated`, `topic.updated` and `author.updated`.
+    pub changed: Option<Vec<String>>,
+}
+
+/// An event before it has its `seq`.
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub kind: EventType,
+    pub occurred_at: NaiveDateTime,
+    pub article: Option<EventArticle>,
+    pub topic: Option<EventRef>,
+    pub author: Option<EventRef>,
+    pub changed: Option<Vec<String>>,
+    pub public: bool,
+}
+
+impl Pending {
+    pub fn new(kind: EventType, at: NaiveDateTime, public: bool) -> Self {
+        Self {
+            kind,
+            occurred_at: at,
+            article: None,
+            topic: None,
+            author: None,
+            changed: None,
+            public,
+        }
+    }
+}
+
+/// A stored event.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub seq: i64,
+    pub type_: String,
+    pub occurred_at: NaiveDateTime,
+    pub actor_id: Option<i32>,
+    pub article_id: Option<i32>,
+    pub article_slug: Option<String>,
+    pub article_status: Option<String>,
+    pub article_language: Option<String>,
+    pub topic_id: Option<i32>,
+    pub topic_slug: Option<String>,
+    pub author_id: Option<i32>,
+    pub author_slug: Option<String>,
+    pub changed: Option<String>,
+    pub public: bool,
+}
+
+fn status_value(status: Status) -> &'static str {
+    match status {
+        Status::Draft => "draft",
+        Status::Review => "review",
+        Status::Scheduled => "scheduled",
+        Status::Published => "published",
+        Status::Archived => "archived",
+    }
+}
+
+fn status_of(raw: &str) -> Status {
+    match raw {
+        "review" => Status::Review,
+        "scheduled" => Status::Scheduled,
+        "published" => Status::Published,
+        "archived" => Status::Archived,
+        _ => Status::Draft,
+    }
+}
+
+impl EventRow {
+    /// The event as the log shows it; for the public stream (`public_view`) without who made it.
+    pub fn to_event(&self, public_view: bool) -> Event {
+        let reference = |id: Option<i32>, slug: &Option<String>| {
+            id.zip(slug.clone()).map(|(id, slug)| EventRef { id, slug })
+        };
+        Event {
+            seq: self.seq,
+            kind: EventType::parse(&self.type_).unwrap_or(EventType::ArticleUpdated),
+            occurred_at: db::utc(self.occurred_at),
+            actor_id: if public_view { None } else { self.actor_id },
+            article: self.article_id.map(|id| EventArticle {
+                id,
+                slug: self.article_slug.clone().unwrap_or_default(),
+                status: status_of(self.article_status.as_deref().unwrap_or_default()),
+                language: self.article_language.clone().unwrap_or_default(),
+            }),
+            topic: reference(self.topic_id, &self.topic_slug),
+            author: reference(self.author_id, &self.author_slug),
+            changed: self
+                .changed
+                .as_deref()
+                .and_then(|c| serde_json::from_str(c).ok()),
+        }
+    }
+}
+
+/// Inserts `event` as number `seq`.
+pub fn insert(
+    conn: &mut db::DbConnection,
+    seq: i64,
+    actor: Option<i32>,
+    event: &Pending,
+    recorded_at: NaiveDateTime,
+) -> QueryResult<usize> {
+    let article = event.article.as_ref();
+    diesel::insert_into(events::table)
+        .values((
+            (
+                events::seq.eq(seq),
+                events::type_.eq(event.kind.as_str()),
+                events::occurred_at.eq(event.occurred_at),
+                events::recorded_at.eq(recorded_at),
+                events::actor_id.eq(actor),
+            ),
+            (
+                events::article_id.eq(article.map(|a| a.id)),
+                events::article_slug.eq(article.map(|a| a.slug.as_str())),
+                events::article_status.eq(article.map(|a| status_value(a.status))),
+                events::article_language.eq(article.map(|a| a.language.as_str())),
+            ),
+            (
+                events::topic_id.eq(event.topic.as_ref().map(|t| t.id)),
+                events::topic_slug.eq(event.topic.as_ref().map(|t| t.slug.as_str())),
+                events::author_id.eq(event.author.as_ref().map(|a| a.id)),
+                events::author_slug.eq(event.author.as_ref().map(|a| a.slug.as_str())),
+            ),
+            events::changed.eq(event
+                .changed
+                .as_ref()
+                .and_then(|c| serde_json::to_string(c).ok())),
+            events::public.eq(event.public),
+        ))
+        .execute(conn)
+}
+
+/// An article as a change sees it, before or after.
+#[derive(Debug, Clone)]
+pub struct ArticleState {
+    pub id: i32,
+    pub slug: String,
+    pub status: Status,
+    pub language: String,
+    pub published_at: Option<NaiveDateTime>,
+    pub trashed: bool,
+    /// Readable by the public now.
+    pub public: bool,
+    /// Readable by the public at some time.
+    pub was_public: bool,
+    /// Scheduled, and its `article.published` not yet recorded.
+    pub pending_live: bool,
+}
+
+impl ArticleState {
+    pub fn of(row: &ArticleRow, now: NaiveDateTime) -> Self {
+        Self {
+            id: row.id,
+            slug: row.slug.clone(),
+            status: Status::current(&row.status, row.published_at, now),
+            language: row.language.clone(),
+            published_at: row.published_at,
+            trashed: row.deleted_at.is_some(),
+            public: row.is_public(now),
+            was_public: row.was_public,
+            pending_live: row.pending_live,
+        }
+    }
+
+    fn reference(&self) -> EventArticle {
+        EventArticle {
+            id: self.id,
+            slug: self.slug.clone(),
+            status: self.status,
+            language: self.language.clone(),
+        }
+    }
+
+    /// Public by its scheduled time, with the event of that moment still to record.
+    pub fn due_unannounced(&self) -> bool {
+        self.public && self.pending_live
+    }
+
+    /// Scheduled for a time still to come (and not in the trash).
+    pub fn scheduled(&self) -> bool {
+        self.status == Status::Scheduled && !self.trashed
+    }
+}
+
+/// An article event.
+pub fn article_event(
+    kind: EventType,
+    at: NaiveDateTime,
+    state: &ArticleState,
+    public: bool,
+) -> Pending {
+    Pending {
+        article: Some(state.reference()),
+        ..Pending::new(kind, at, public)
+    }
+}
+
+/// The events of a change of an article from `before` to `after` (None: it did not exist, or
+/// no longer does), with `changed` the fields that changed besides the status.
+pub fn article_change(
+    before: Option<&ArticleState>,
+    after: Option<&ArticleState>,
+    changed: &[&str],
+    now: NaiveDateTime,
+) -> Vec<Pending> {
+    let mut out = Vec::new();
+    // A scheduled article whose time has come is public already; if the scheduler has not
+    // recorded that yet, the moment is recorded first, at its time.
+    if let Some(b) = before.filter(|b| b.due_unannounced()) {
+        let at = b.published_at.unwrap_or(now);
+        out.push(article_event(EventType::ArticlePublished, at, b, true));
+    }
+    let event = |kind, state: &ArticleState, public| article_event(kind, now, state, public);
+    match (before, after) {
+        (None, Some(a)) => {
+            out.push(event(EventType::ArticleCreated, a, false));
+            if a.public {
+                out.push(event(EventType::ArticlePublished, a, true));
+            }
+        }
+        (Some(b), None) => {
+            out.push(event(
+                EventType::ArticleDeleted,
+                b,
+                b.was_public || b.public,
+            ));
+        }
+        (Some(b), Some(a)) => {
+            if !b.trashed && a.trashed {
+                out.push(event(EventType::ArticleTrashed, a, false));
+            }
+            if b.trashed && !a.trashed {
+                out.push(event(EventType::ArticleRestored, a, false));
+            }
+            if b.status != a.status {
+                let mut e = event(EventType::ArticleStatusChanged, a, false);
+                e.changed = Some(vec!["status".into()]);
+                out.push(e);
+            }
+            if !changed.is_empty() {
+                let mut e = event(EventType::ArticleUpdated, a, b.public && a.public);
+                e.changed = Some(changed.iter().map(|f| (*f).to_owned()).collect());
+                out.push(e);
+            }
+            if !b.public && a.public {
+                out.push(event(EventType::ArticlePublished, a, true));
+            }
+            if b.public && !a.public {
+                out.push(event(EventType::ArticleUnpublished, a, true));
+            }
+        }
+        (None, None) => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn event_types_are_named_as_the_wire_says() {
+        for kind in EventType::ALL {
+            let wire = serde_json::to_value(kind).unwrap();
+            assert_eq!(wire, kind.as_str());
+            assert_eq!(EventType::parse(kind.as_str()), Some(kind));
+        }
+    }
+}
