@@ -91,12 +91,13 @@ def dataset(backend, articles):
 
 
 class Server:
-    def __init__(self, url, cache):
+    def __init__(self, url, cache, binary=None):
         env = dict(os.environ, DATABASE_URL=url, NEWSROOM_BIND=f"127.0.0.1:{PORT}",
                    NEWSROOM_JWT_SECRET=SECRET, NEWSROOM_ACCESS_TOKEN_TTL="86400",
                    NEWSROOM_RESPONSE_CACHE_MB="32" if cache else "0", RUST_LOG="warn")
         self.log = open(DATA / "server.log", "ab")
-        self.proc = subprocess.Popen([str(ROOT / "target/release/newsroom"), "serve"], env=env,
+        binary = binary or ROOT / "target/release/newsroom"
+        self.proc = subprocess.Popen([str(binary), "serve"], env=env,
                                      stdout=self.log, stderr=self.log)
         for _ in range(300):
             try:
@@ -336,6 +337,43 @@ def bench_backend(backend, articles, connections, seconds, only):
     return results, seeded
 
 
+def compare(backend, articles, connections, seconds, only, against, rounds):
+    """The scenarios matching `only` for another build (`against`, e.g. the commit before a
+    change) and this one, alternating, `rounds` times each on one dataset: medians and ratios
+    from one run, as the machine's noise asks."""
+    url, _ = dataset(backend, articles)
+    rows = []
+    builds = [("before", Path(against)), ("after", ROOT / "target/release/newsroom")]
+    samples = {}
+    for round_ in range(rounds):
+        for label, binary in builds:
+            server = Server(url, cache=True, binary=binary)
+            try:
+                paths = discover(articles)
+                token = login()
+                etag = get("/api/v1/articles?limit=20")[1]["ETag"]
+                for name_, needs, script in scenarios(paths, token, etag):
+                    if needs != "cache" or not re.search(only, name_):
+                        continue
+                    for c in connections:
+                        wrk(script, c, 2)  # warm-up
+                        r = wrk(script, c, seconds)
+                        log(f"round {round_ + 1} {label:6} {backend:8} {name_:28} c={c:<4} "
+                            f"{r['rps']:>9.0f}/s p99 {r['p99']:.2f} ms")
+                        samples.setdefault((name_, c, label), []).append(r)
+            finally:
+                server.stop()
+    for (name_, c, label), runs in sorted(samples.items()):
+        if label != "before":
+            continue
+        before = sorted(r["rps"] for r in runs)[len(runs) // 2]
+        after_runs = samples[(name_, c, "after")]
+        after = sorted(r["rps"] for r in after_runs)[len(after_runs) // 2]
+        rows.append(f"| {backend} | {name_} | {c} | {before:,.0f} | {after:,.0f} | "
+                    f"{after / before:.2f} |")
+    return rows
+
+
 def targets(results, backend, scale=1.0):
     """The targets of issue #9; PostgreSQL's are half (scale 0.5)."""
     def one(scenario, conns=32):
@@ -419,6 +457,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=10)
     ap.add_argument("--only", help="run the scenarios whose name matches this regex")
     ap.add_argument("--scale", help="sizes for the archive-size check instead, e.g. 10000,1000000")
+    ap.add_argument("--against", help="another build's binary: compare the --only scenarios "
+                    "(cache mode) with it, alternating, and print medians and ratios")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of each build for --against")
     args = ap.parse_args()
     ensure_wrk()
     build()
@@ -427,6 +468,15 @@ def main():
                             capture_output=True, text=True).stdout.strip()
     print(f"newsroom bench, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit}, "
           f"{os.cpu_count()} cores, wrk {args.seconds} s per row")
+    if args.against:
+        print("\n| backend | scenario | conns | before req/s | after req/s | after/before |\n"
+              "|---|---|---:|---:|---:|---:|")
+        for backend in backends:
+            for row in compare(backend, args.articles,
+                               [int(c) for c in args.connections.split(",")], args.seconds,
+                               args.only or ".", args.against, args.rounds):
+                print(row)
+        return
     if args.scale:
         sizes = [int(s) for s in args.scale.split(",")]
         rows, checks = scale_check(backends, sizes, args.seconds)

@@ -37,15 +37,19 @@ pub struct Tx<'c> {
     /// Articles whose public representation changed with no event of their own (a topic
     /// renamed): delta sync hands them out again.
     stamped: BTreeSet<i32>,
+    /// Whether the schedule of publications changed.
+    schedule: bool,
 }
 
 /// What a committed write changed, for this process's view of the log.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Committed {
-    /// The last seq written, if any event was.
-    pub last: Option<i64>,
+    /// The seqs written, first and last, if any event was.
+    pub seqs: Option<(i64, i64)>,
     /// Whether any event was public.
     pub public: bool,
+    /// Whether an article entered, left or moved in the schedule of publications.
+    pub schedule: bool,
 }
 
 impl<'c> Tx<'c> {
@@ -56,6 +60,7 @@ impl<'c> Tx<'c> {
             pending: Vec::new(),
             articles: BTreeMap::new(),
             stamped: BTreeSet::new(),
+            schedule: false,
         }
     }
 
@@ -95,6 +100,9 @@ impl<'c> Tx<'c> {
             changed,
             db::now(),
         ));
+        let scheduled =
+            |s: Option<&ArticleState>| s.is_some_and(|s| s.scheduled() || s.pending_live);
+        self.schedule |= scheduled(known.as_ref()) || scheduled(after);
         match (before, after) {
             (_, Some(a)) => {
                 let was_public =
@@ -150,6 +158,7 @@ impl<'c> Tx<'c> {
             pending,
             articles: touched,
             stamped,
+            schedule,
         } = self;
         if pending.is_empty() {
             for (id, (pending_live, was_public)) in touched {
@@ -160,7 +169,10 @@ impl<'c> Tx<'c> {
                     ))
                     .execute(conn)?;
             }
-            return Ok(Committed::default());
+            return Ok(Committed {
+                schedule,
+                ..Committed::default()
+            });
         }
         let count = i64::try_from(pending.len()).unwrap_or(i64::MAX);
         let last: i64 = diesel::update(site_state::table.find(1))
@@ -213,8 +225,9 @@ impl<'c> Tx<'c> {
         }
         watch::notify(conn, last)?;
         Ok(Committed {
-            last: Some(last),
+            seqs: Some((last - count + 1, last)),
             public: pending.iter().any(|e| e.public),
+            schedule,
         })
     }
 }

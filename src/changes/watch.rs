@@ -98,22 +98,37 @@ impl Watch {
         })
     }
 
-    /// A write of this process has committed: its readers see it from now on.
+    /// A write of this process has committed: its readers see it from now on. Its events are
+    /// read back for the streams only when a stream listens or other processes' events may lie
+    /// before them; the scheduler and the next scheduled time only when the schedule moved.
     pub fn committed(&self, committed: Committed) {
-        let Some(last) = committed.last else {
-            return;
-        };
-        self.epoch.fetch_add(1, Ordering::SeqCst);
+        if committed.schedule {
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+        }
+        let mut read_back = false;
         {
             let mut known = lock(&self.known);
-            known.latest = known.latest.max(last);
-            if committed.public {
-                known.public = known.public.max(last);
+            if committed.schedule {
+                known.next_due = None;
             }
-            known.next_due = None;
+            if let Some((first, last)) = committed.seqs {
+                known.latest = known.latest.max(last);
+                if committed.public {
+                    known.public = known.public.max(last);
+                }
+                if known.sent == first - 1 && self.sender.receiver_count() == 0 {
+                    known.sent = last;
+                } else {
+                    read_back = true;
+                }
+            }
         }
-        self.tail.notify_one();
-        self.schedule.notify_one();
+        if read_back {
+            self.tail.notify_one();
+        }
+        if committed.schedule {
+            self.schedule.notify_one();
+        }
     }
 
     /// The highest seq this process knows committed.
@@ -128,7 +143,9 @@ impl Watch {
 
     /// The current public state: from memory, reading the next scheduled time when unknown.
     pub async fn public_state(&self, pool: &Pool) -> Result<PublicState, ApiError> {
-        loop {
+        // A reading overtaken by a write is read again, a few times at most: under a stream of
+        // writes the state is then answered unkept (the next read tries again).
+        for _ in 0..3 {
             {
                 let mut known = lock(&self.known);
                 match known.next_due {
@@ -151,6 +168,8 @@ impl Watch {
                 return Ok((known.public, known.due_mark));
             }
         }
+        let known = lock(&self.known);
+        Ok((known.public, known.due_mark))
     }
 
     /// Reads the events after those handed out, hands them to the streams, and notes what

@@ -138,8 +138,20 @@ async fn every_write_records_exactly_its_events(backend: Backend) {
         .await;
     assert_eq!(moved.status(), 200);
     step!("change a link", &[("links.changed", d)]);
+    assert_eq!(
+        app.delete(&format!("{links}/{}", id(&other)), Some(&editor.token))
+            .await
+            .status(),
+        204
+    );
+    step!("remove a link", &[("links.changed", d)]);
     let replaced = app
-        .send_json(Method::PUT, &links, Some(&editor.token), &json!([]))
+        .send_json(
+            Method::PUT,
+            &links,
+            Some(&editor.token),
+            &json!([{"target_id": id(&other)}]),
+        )
         .await;
     assert_eq!(replaced.status(), 200);
     step!("replace the links", &[("links.changed", d)]);
@@ -224,9 +236,18 @@ async fn every_write_records_exactly_its_events(backend: Backend) {
     );
     step!("delete a topic", &[("topic.deleted", None)]);
 
-    // Reads, sign-ins, refusals and private account changes record nothing.
+    // Reads, sign-ins, refreshes, refusals and private account changes record nothing.
     app.get("/api/v1/articles", None).await;
-    app.login(&author.email, crate::helpers::PASSWORD).await;
+    let session = app.login(&author.email, crate::helpers::PASSWORD).await;
+    let refreshed = app
+        .send_json(
+            Method::POST,
+            "/api/v1/auth/refresh",
+            None,
+            &json!({"refresh_token": session["refresh_token"]}),
+        )
+        .await;
+    assert_eq!(refreshed.status(), 200);
     let refused = app
         .send_json(
             Method::PATCH,

@@ -21,9 +21,9 @@ CREATE TABLE events (
     changed          TEXT,
     public           BOOLEAN NOT NULL
 );
-CREATE INDEX events_public_idx ON events (seq) WHERE public;
+-- One index beside the key, for the log of one article. The public stream reads by seq (most
+-- events are public); retention, once a day, may scan.
 CREATE INDEX events_article_idx ON events (article_id, seq);
-CREATE INDEX events_recorded_idx ON events (recorded_at);
 
 -- The last seq removed by retention: a reader asking for less is told to resync (410).
 ALTER TABLE site_state ADD COLUMN purged_through BIGINT NOT NULL DEFAULT 0;
