@@ -213,8 +213,9 @@ end
 """
 
 
-def mixed(reads, token, topic_ids, article_ids):
-    """95 % anonymous reads; 5 % writes by an editor, half new articles, half edits."""
+def writing(reads, token, topic_ids, article_ids, every):
+    """Every `every`-th request a write by an editor (half new published articles, half edits
+    of published ones); the others anonymous reads of `reads`."""
     return f"""
 local reads = {lua_list(reads)}
 local topics = {lua_list(topic_ids)}
@@ -223,8 +224,8 @@ local auth = {{["Authorization"]="Bearer {token}", ["Content-Type"]="application
 local n = math.random(1000)
 request = function()
   n = n + 1
-  if n % 20 == 0 then
-    if n % 40 == 0 then
+  if n % {every} == 0 then
+    if math.floor(n / {every}) % 2 == 0 then
       local body = string.format('{{"title":"Bench wire %d-%d: markets and border talks",' ..
         '"body":"<p>Filed by the benchmark. Prices rose and talks went on.</p>",' ..
         '"status":"published","topic_ids":[%d]}}', n, math.random(1000000), topics[math.random(#topics)])
@@ -234,27 +235,6 @@ request = function()
     return wrk.format("PATCH", "/api/v1/articles/" .. edits[math.random(#edits)], auth, body)
   end
   return wrk.format("GET", reads[math.random(#reads)])
-end
-"""
-
-
-def writes(token, topic_ids, article_ids):
-    """Only writes by an editor: half new published articles, half edits of published ones."""
-    return f"""
-local topics = {lua_list(topic_ids)}
-local edits = {lua_list(article_ids)}
-local auth = {{["Authorization"]="Bearer {token}", ["Content-Type"]="application/json"}}
-local n = math.random(1000)
-request = function()
-  n = n + 1
-  if n % 2 == 0 then
-    local body = string.format('{{"title":"Bench desk %d-%d: a new story filed",' ..
-      '"body":"<p>Filed by the benchmark. Prices rose and talks went on.</p>",' ..
-      '"status":"published","topic_ids":[%d]}}', n, math.random(1000000), topics[math.random(#topics)])
-    return wrk.format("POST", "/api/v1/articles", auth, body)
-  end
-  local body = string.format('{{"summary":"Edited by the benchmark, round %d."}}', n)
-  return wrk.format("PATCH", "/api/v1/articles/" .. edits[math.random(#edits)], auth, body)
 end
 """
 
@@ -305,35 +285,42 @@ def scenarios(paths, token, etag):
         ("repeated read (cache)", "cache", rotating([latest])),
         ("conditional read (304)", "cache", rotating([latest], {"If-None-Match": etag})),
         ("mixed 95% read/5% write", "cache",
-         mixed(reads, token, paths["topic_ids"], paths["article_ids"])),
-        ("write only", "cache", writes(token, paths["topic_ids"], paths["article_ids"])),
+         writing(reads, token, paths["topic_ids"], paths["article_ids"], 20)),
+        ("write only", "cache", writing(reads, token, paths["topic_ids"], paths["article_ids"], 1)),
     ]
+
+
+def measure(url, articles, mode, only, connections, seconds, binary=None):
+    """Starts a server (`mode` cache or db) of `binary` on the dataset at `url` and yields
+    (scenario, connections, result) for each scenario of that mode matching `only`."""
+    server = Server(url, cache=mode == "cache", binary=binary)
+    try:
+        paths = discover(articles)
+        token = login()
+        etag = get("/api/v1/articles?limit=20")[1]["ETag"]
+        for name_, needs, script in scenarios(paths, token, etag):
+            if needs != mode or (only and not re.search(only, name_)):
+                continue
+            for c in connections:
+                wrk(script, c, 2)  # warm-up
+                server.reset_peak()
+                r = wrk(script, c, seconds)
+                r["rss"] = server.peak_rss_mb()
+                yield name_, c, r
+    finally:
+        server.stop()
 
 
 def bench_backend(backend, articles, connections, seconds, only):
     url, seeded = dataset(backend, articles)
     results = []
     for mode in ("cache", "db"):
-        server = Server(url, cache=mode == "cache")
-        try:
-            paths = discover(articles)
-            token = login()
-            etag = get("/api/v1/articles?limit=20")[1]["ETag"]
-            for name_, needs, script in scenarios(paths, token, etag):
-                if needs != mode or (only and not re.search(only, name_)):
-                    continue
-                for c in connections:
-                    wrk(script, c, 2)  # warm-up
-                    server.reset_peak()
-                    r = wrk(script, c, seconds)
-                    r.update(backend=backend, scenario=name_, mode=mode, conns=c,
-                             rss=server.peak_rss_mb())
-                    log(f"{backend:8} {name_:28} {mode:5} c={c:<4} {r['rps']:>9.0f}/s "
-                        f"p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms errors {r['errors']} "
-                        f"rss {r['rss']:.0f} MB")
-                    results.append(r)
-        finally:
-            server.stop()
+        for name_, c, r in measure(url, articles, mode, only, connections, seconds):
+            r.update(backend=backend, scenario=name_, mode=mode, conns=c)
+            log(f"{backend:8} {name_:28} {mode:5} c={c:<4} {r['rps']:>9.0f}/s "
+                f"p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms errors {r['errors']} "
+                f"rss {r['rss']:.0f} MB")
+            results.append(r)
     return results, seeded
 
 
@@ -342,35 +329,22 @@ def compare(backend, articles, connections, seconds, only, against, rounds):
     change) and this one, alternating, `rounds` times each on one dataset: medians and ratios
     from one run, as the machine's noise asks."""
     url, _ = dataset(backend, articles)
-    rows = []
     builds = [("before", Path(against)), ("after", ROOT / "target/release/newsroom")]
     samples = {}
     for round_ in range(rounds):
         for label, binary in builds:
-            server = Server(url, cache=True, binary=binary)
-            try:
-                paths = discover(articles)
-                token = login()
-                etag = get("/api/v1/articles?limit=20")[1]["ETag"]
-                for name_, needs, script in scenarios(paths, token, etag):
-                    if needs != "cache" or not re.search(only, name_):
-                        continue
-                    for c in connections:
-                        wrk(script, c, 2)  # warm-up
-                        r = wrk(script, c, seconds)
-                        log(f"round {round_ + 1} {label:6} {backend:8} {name_:28} c={c:<4} "
-                            f"{r['rps']:>9.0f}/s p99 {r['p99']:.2f} ms")
-                        samples.setdefault((name_, c, label), []).append(r)
-            finally:
-                server.stop()
+            for name_, c, r in measure(url, articles, "cache", only, connections, seconds,
+                                       binary):
+                log(f"round {round_ + 1} {label:6} {backend:8} {name_:28} c={c:<4} "
+                    f"{r['rps']:>9.0f}/s p99 {r['p99']:.2f} ms")
+                samples.setdefault((name_, c, label), []).append(r["rps"])
+    median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+    rows = []
     for (name_, c, label), runs in sorted(samples.items()):
-        if label != "before":
-            continue
-        before = sorted(r["rps"] for r in runs)[len(runs) // 2]
-        after_runs = samples[(name_, c, "after")]
-        after = sorted(r["rps"] for r in after_runs)[len(after_runs) // 2]
-        rows.append(f"| {backend} | {name_} | {c} | {before:,.0f} | {after:,.0f} | "
-                    f"{after / before:.2f} |")
+        if label == "before":
+            before, after = median(runs), median(samples[(name_, c, "after")])
+            rows.append(f"| {backend} | {name_} | {c} | {before:,.0f} | {after:,.0f} | "
+                        f"{after / before:.2f} |")
     return rows
 
 

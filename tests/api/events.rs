@@ -177,14 +177,8 @@ async fn every_write_records_exactly_its_events(backend: Backend) {
     assert_eq!(profile.status(), 200);
     step!("a byline's bio", &[("author.updated", None)]);
     let restored_revision = app
-        .request(
-            Method::POST,
-            &format!("{path}/revisions/1/restore"),
-            Some(&editor.token),
-        )
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("{path}/revisions/1/restore"), Some(&editor.token))
+        .await;
     assert_eq!(restored_revision.status(), 200);
     step!(
         "restore the first revision (a draft with the first title)",
@@ -205,14 +199,8 @@ async fn every_write_records_exactly_its_events(backend: Backend) {
         &[("article.trashed", d), ("article.unpublished", d)]
     );
     let restored = app
-        .request(
-            Method::POST,
-            &format!("{path}/restore"),
-            Some(&editor.token),
-        )
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("{path}/restore"), Some(&editor.token))
+        .await;
     assert_eq!(restored.status(), 200);
     step!(
         "restore from the trash",

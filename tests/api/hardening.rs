@@ -217,25 +217,14 @@ async fn authors_cannot_undo_or_relink_what_editors_published(backend: Backend) 
     // The editor trashes it; the author may not bring it back.
     assert_eq!(app.delete(&path, Some(&editor.token)).await.status(), 204);
     let restore = format!("{path}/restore");
-    assert_problem(
-        app.request(Method::POST, &restore, Some(token))
-            .send()
-            .await
-            .unwrap(),
-        403,
-    )
-    .await;
+    assert_problem(app.post(&restore, Some(token)).await, 403).await;
     assert_eq!(app.get(&path, None).await.status(), 404, "still trashed");
 
     // Their own draft they trash and restore; a colleague's trashed draft is not theirs to see.
     let own = draft(&app, &author, "Own draft").await;
     let own_path = format!("/api/v1/articles/{}", id(&own));
     assert_eq!(app.delete(&own_path, Some(token)).await.status(), 204);
-    let restored = app
-        .request(Method::POST, &format!("{own_path}/restore"), Some(token))
-        .send()
-        .await
-        .unwrap();
+    let restored = app.post(&format!("{own_path}/restore"), Some(token)).await;
     assert_eq!(restored.status(), 200);
     let hidden = draft(&app, &colleague, "Colleague's draft").await;
     let hidden_path = format!("/api/v1/articles/{}", id(&hidden));
@@ -246,19 +235,13 @@ async fn authors_cannot_undo_or_relink_what_editors_published(backend: Backend) 
         204
     );
     assert_problem(
-        app.request(Method::POST, &format!("{hidden_path}/restore"), Some(token))
-            .send()
-            .await
-            .unwrap(),
+        app.post(&format!("{hidden_path}/restore"), Some(token))
+            .await,
         404,
     )
     .await;
     // Editors restore anything.
-    let back = app
-        .request(Method::POST, &restore, Some(&editor.token))
-        .send()
-        .await
-        .unwrap();
+    let back = app.post(&restore, Some(&editor.token)).await;
     assert_eq!(back.status(), 200);
 }
 
@@ -512,14 +495,8 @@ async fn search_pools_hold_only_what_the_caller_may_read(backend: Backend) {
     assert_eq!(app.delete(&path, Some(&editor.token)).await.status(), 204);
     assert!(found(None, "q=avalanche").await.is_empty());
     let restored = app
-        .request(
-            Method::POST,
-            &format!("{path}/restore"),
-            Some(&editor.token),
-        )
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("{path}/restore"), Some(&editor.token))
+        .await;
     assert_eq!(restored.status(), 200);
     assert_eq!(found(None, "q=avalanche").await, [id(&story)]);
 }
@@ -776,14 +753,8 @@ async fn revisions_restore_without_what_is_gone(backend: Backend) {
         .await;
     assert_eq!(off.status(), 200);
     let restored = app
-        .request(
-            Method::POST,
-            &format!("{path}/revisions/1/restore"),
-            Some(&editor.token),
-        )
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("{path}/revisions/1/restore"), Some(&editor.token))
+        .await;
     assert_eq!(restored.status(), 200);
     let body: Value = restored.json().await.unwrap();
     assert_eq!(body["title"], "Story");
@@ -797,14 +768,8 @@ async fn revisions_restore_without_what_is_gone(backend: Backend) {
     assert_eq!(authors, [i64::from(editor.id)]);
     // Nothing to drop: an empty list.
     let again = app
-        .request(
-            Method::POST,
-            &format!("{path}/revisions/2/restore"),
-            Some(&editor.token),
-        )
-        .send()
-        .await
-        .unwrap();
+        .post(&format!("{path}/revisions/2/restore"), Some(&editor.token))
+        .await;
     let body: Value = again.json().await.unwrap();
     assert_eq!(body["dropped"], json!([]));
 }

@@ -274,6 +274,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// A POST with no body (restores, for instance).
+    pub async fn post(&self, path: &str, token: Option<&str>) -> Response {
+        self.request(Method::POST, path, token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn delete(&self, path: &str, token: Option<&str>) -> Response {
         self.request(Method::DELETE, path, token)
             .send()
