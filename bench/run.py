@@ -170,6 +170,7 @@ def discover(articles):
     authors = get_json("/api/v1/authors?limit=100")["data"]
     latest = get_json("/api/v1/articles?limit=100")["data"]
     slugs = [a["slug"] for a in latest]
+    public_ids = [a["id"] for a in latest]
     # A page 50,000 items deep (or as deep as a small archive goes), walked by cursor.
     depth = min(50_000, int(articles * 0.85) - 100)
     cursor, walked = None, 0
@@ -180,6 +181,7 @@ def discover(articles):
         page = get_json(q("/api/v1/articles", **params))
         walked += len(page["data"])
         slugs += [a["slug"] for a in page["data"][:2]]
+        public_ids += [a["id"] for a in page["data"]]
         cursor = page["next_cursor"]
     searches = []
     for i, rank in enumerate(SEARCH_RANKS):
@@ -194,15 +196,105 @@ def discover(articles):
         "searches": searches,
         "topic_ids": [t["id"] for t in topics],
         "article_ids": [a["id"] for a in latest],
+        "public_ids": public_ids,
     }
+
+
+def zipf_day(paths, samples=20_000, seed=20261201):
+    """A newsroom's day of reads: article pages with related headlines, section and author
+    feeds and the home feed, each drawn Zipf-like (a few pages take most of the traffic, the
+    archive its long tail), newest articles most read."""
+    import random
+    rng = random.Random(seed)
+    pages = [f"/api/v1/articles/{i}?include=related" for i in paths["public_ids"]]
+    sections = [q("/api/v1/articles", limit=20, topic=s) for s in paths["sections"]]
+    authors = [q("/api/v1/articles", limit=20, author=a) for a in paths["authors"]]
+
+    def zipf(items):
+        weights = [1 / (rank + 1) for rank in range(len(items))]
+        return rng.choices(items, weights=weights)[0]
+
+    out = []
+    for _ in range(samples):
+        kind = rng.random()
+        if kind < 0.70:
+            out.append(zipf(pages))
+        elif kind < 0.85:
+            out.append(zipf(sections))
+        elif kind < 0.95:
+            out.append(zipf(authors))
+        else:
+            out.append("/api/v1/articles?limit=20")
+    return out
+
+
+class DayWriter:
+    """The desk at work while readers read: an edit of a random published article every second,
+    a new published article every ten."""
+
+    def __init__(self, token, paths):
+        import random
+        import threading
+        self.rng = random.Random(7)
+        self.token, self.paths = token, paths
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def send(self, method, path, body):
+        req = urllib.request.Request(BASE + path, data=json.dumps(body).encode(), method=method,
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {self.token}"})
+        try:
+            urllib.request.urlopen(req, timeout=10).read()
+        except urllib.error.HTTPError as e:
+            log(f"the desk's {method} {path} got {e.code}")
+
+    def run(self):
+        n = 0
+        while not self.stop.wait(1.0):
+            n += 1
+            if n % 10 == 0:
+                self.send("POST", "/api/v1/articles", {
+                    "title": f"Day desk {n}-{self.rng.randrange(10**6)}: news of the hour",
+                    "body": "<p>Filed during the benchmark's day.</p>", "status": "published",
+                    "topic_ids": [self.rng.choice(self.paths["topic_ids"])]})
+            else:
+                article = self.rng.choice(self.paths["public_ids"])
+                self.send("PATCH", f"/api/v1/articles/{article}",
+                          {"summary": f"Edited at second {n} of the benchmark's day."})
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_):
+        self.stop.set()
+        self.thread.join()
 
 
 def lua_list(values):
     return "{" + ",".join(json.dumps(v) for v in values) + "}"
 
 
-def rotating(paths, headers=None):
-    return f"""
+# Counts the answers the server's cache gave (`X-Cache: hit|miss`), printed at the end.
+CACHE_COUNTS = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) hits = 0; misses = 0 end
+function response(status, headers, body)
+  local seen = headers["x-cache"] or headers["X-Cache"]
+  if seen == "hit" then hits = hits + 1 elseif seen == "miss" then misses = misses + 1 end
+end
+function done(summary, latency, requests)
+  local h, m = 0, 0
+  for _, t in ipairs(threads) do h = h + t:get("hits"); m = m + t:get("misses") end
+  io.write(string.format("cache hits %d misses %d\\n", h, m))
+end
+"""
+
+
+def rotating(paths, headers=None, counted=False):
+    return (CACHE_COUNTS if counted else "") + f"""
 local paths = {lua_list(paths)}
 local headers = {{{",".join(f'["{k}"]={json.dumps(v)}' for k, v in (headers or {}).items())}}}
 local n = math.random(#paths)
@@ -256,22 +348,25 @@ def wrk(script, connections, seconds):
     errors = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)", out))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     requests = int(re.search(r"(\d+) requests in", out).group(1))
+    cache = re.search(r"cache hits (\d+) misses (\d+)", out)
     return {
         # A row where nothing completed counts as failing, whatever wrk's error lines say.
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "p50": duration_ms(lat["50"]),
         "p99": duration_ms(lat["99"]),
         "errors": errors + (int(bad.group(1)) if bad else 0) + (1 if requests == 0 else 0),
+        "hit_rate": (int(cache.group(1)) / max(1, int(cache.group(1)) + int(cache.group(2)))
+                     if cache else None),
     }
 
 
 def scenarios(paths, token, etag):
-    """(name, server mode, wrk script). 'db': the response cache is off, so every request runs
-    its queries; 'cache': the production default."""
+    """(name, server mode, wrk script, whether the desk writes meanwhile). 'db': the response
+    cache is off, so every request runs its queries; 'cache': the production default."""
     latest = "/api/v1/articles?limit=20"
     reads = ([latest] + [q("/api/v1/articles", limit=20, topic=s) for s in paths["sections"]]
              + [f"/api/v1/articles/{s}?include=related" for s in paths["slugs"][:200]])
-    return [
+    plain = [
         ("health/live", "cache", rotating(["/health/live"])),
         ("latest feed", "db", rotating([latest])),
         ("topic feed (descendants)", "db",
@@ -288,6 +383,11 @@ def scenarios(paths, token, etag):
          writing(reads, token, paths["topic_ids"], paths["article_ids"], 20)),
         ("write only", "cache", writing(reads, token, paths["topic_ids"], paths["article_ids"], 1)),
     ]
+    day = rotating(zipf_day(paths), counted=True)
+    return [(name_, mode, script, False) for name_, mode, script in plain] + [
+        ("newsroom day", "cache", day, True),
+        ("newsroom day, no writes", "cache", day, False),
+    ]
 
 
 def measure(url, articles, mode, only, connections, seconds, binary=None):
@@ -298,13 +398,17 @@ def measure(url, articles, mode, only, connections, seconds, binary=None):
         paths = discover(articles)
         token = login()
         etag = get("/api/v1/articles?limit=20")[1]["ETag"]
-        for name_, needs, script in scenarios(paths, token, etag):
+        for name_, needs, script, desk in scenarios(paths, token, etag):
             if needs != mode or (only and not re.search(only, name_)):
                 continue
             for c in connections:
                 wrk(script, c, 2)  # warm-up
                 server.reset_peak()
-                r = wrk(script, c, seconds)
+                if desk:
+                    with DayWriter(token, paths):
+                        r = wrk(script, c, seconds)
+                else:
+                    r = wrk(script, c, seconds)
                 r["rss"] = server.peak_rss_mb()
                 yield name_, c, r
     finally:
@@ -317,9 +421,10 @@ def bench_backend(backend, articles, connections, seconds, only):
     for mode in ("cache", "db"):
         for name_, c, r in measure(url, articles, mode, only, connections, seconds):
             r.update(backend=backend, scenario=name_, mode=mode, conns=c)
+            hits = "" if r["hit_rate"] is None else f" hits {r['hit_rate']:.0%}"
             log(f"{backend:8} {name_:28} {mode:5} c={c:<4} {r['rps']:>9.0f}/s "
                 f"p50 {r['p50']:.2f} ms p99 {r['p99']:.2f} ms errors {r['errors']} "
-                f"rss {r['rss']:.0f} MB")
+                f"rss {r['rss']:.0f} MB{hits}")
             results.append(r)
     return results, seeded
 
@@ -337,14 +442,24 @@ def compare(backend, articles, connections, seconds, only, against, rounds):
                                        binary):
                 log(f"round {round_ + 1} {label:6} {backend:8} {name_:28} c={c:<4} "
                     f"{r['rps']:>9.0f}/s p99 {r['p99']:.2f} ms")
-                samples.setdefault((name_, c, label), []).append(r["rps"])
-    median = lambda values: sorted(values)[len(values) // 2]  # noqa: E731
+                samples.setdefault((name_, c, label), []).append(r)
+
+    def median(runs, field):
+        values = sorted(r[field] for r in runs if r[field] is not None)
+        return values[len(values) // 2] if values else None
+
+    def rate(value):
+        return "" if value is None else f"{value:.1%}"
+
     rows = []
     for (name_, c, label), runs in sorted(samples.items()):
         if label == "before":
-            before, after = median(runs), median(samples[(name_, c, "after")])
+            after_runs = samples[(name_, c, "after")]
+            before, after = median(runs, "rps"), median(after_runs, "rps")
             rows.append(f"| {backend} | {name_} | {c} | {before:,.0f} | {after:,.0f} | "
-                        f"{after / before:.2f} |")
+                        f"{after / before:.2f} | {median(runs, 'p99'):.1f} | "
+                        f"{median(after_runs, 'p99'):.1f} | {rate(median(runs, 'hit_rate'))} | "
+                        f"{rate(median(after_runs, 'hit_rate'))} |")
     return rows
 
 
@@ -382,6 +497,16 @@ def targets(results, backend, scale=1.0):
     if r:
         checks.append((f"search p99 < {50 / scale:.0f} ms", r["p99"] < 50 / scale,
                        f"{r['p99']:.1f} ms"))
+    day, quiet = one("newsroom day"), one("newsroom day, no writes")
+    if day and quiet and day["hit_rate"] is not None and quiet["hit_rate"]:
+        ratio = day["hit_rate"] / quiet["hit_rate"]
+        checks.append(("newsroom day: hit rate with writes >= 90% of without", ratio >= 0.9,
+                       f"{day['hit_rate']:.1%} / {quiet['hit_rate']:.1%} = {ratio:.2f}"))
+        ratio = day["rps"] / quiet["rps"]
+        checks.append(("newsroom day: throughput with writes >= 70% of without", ratio >= 0.7,
+                       f"{day['rps']:.0f} / {quiet['rps']:.0f}/s = {ratio:.2f}"))
+    if day and backend == "sqlite":
+        checks.append(("newsroom day: p99 < 20 ms", day["p99"] < 20, f"{day['p99']:.1f} ms"))
     at256 = [r for r in results if r["backend"] == backend and r["conns"] == 256]
     if at256:
         errors = sum(r["errors"] for r in at256)
@@ -394,12 +519,14 @@ def targets(results, backend, scale=1.0):
 
 
 def table(results):
-    lines = ["| backend | scenario | server | conns | req/s | p50 ms | p99 ms | errors | peak RSS MB |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = ["| backend | scenario | server | conns | req/s | p50 ms | p99 ms | errors | peak RSS MB "
+             "| cache hits |",
+             "|---|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in results:
+        hits = "" if r.get("hit_rate") is None else f"{r['hit_rate']:.1%}"
         lines.append(f"| {r['backend']} | {r['scenario']} | {r['mode']} | {r['conns']} | "
                      f"{r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} | "
-                     f"{r['rss']:.0f} |")
+                     f"{r['rss']:.0f} | {hits} |")
     return "\n".join(lines)
 
 
@@ -443,8 +570,9 @@ def main():
     print(f"newsroom bench, {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, commit {commit}, "
           f"{os.cpu_count()} cores, wrk {args.seconds} s per row")
     if args.against:
-        print("\n| backend | scenario | conns | before req/s | after req/s | after/before |\n"
-              "|---|---|---:|---:|---:|---:|")
+        print("\n| backend | scenario | conns | before req/s | after req/s | after/before "
+              "| before p99 ms | after p99 ms | before hits | after hits |\n"
+              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
         for backend in backends:
             for row in compare(backend, args.articles,
                                [int(c) for c in args.connections.split(",")], args.seconds,

@@ -14,7 +14,7 @@ use std::time::SystemTime;
 
 use actix_web::body::{to_bytes, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{self, HeaderMap, HeaderValue, HttpDate};
+use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue, HttpDate};
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
@@ -206,11 +206,15 @@ pub async fn etag_per_coding(
     Ok(res)
 }
 
+/// Whether a public read was answered from the in-process cache.
+const X_CACHE: HeaderName = HeaderName::from_static("x-cache");
+
 fn respond(
     req: ServiceRequest,
     etag: &str,
     headers: &HeaderMap,
     body: web::Bytes,
+    hit: bool,
 ) -> ServiceResponse<BoxBody> {
     let fresh = not_modified(&req, etag, headers);
     let mut builder = HttpResponse::build(if fresh {
@@ -221,6 +225,10 @@ fn respond(
     for (name, value) in headers {
         builder.append_header((name.clone(), value.clone()));
     }
+    builder.insert_header((
+        X_CACHE,
+        HeaderValue::from_static(if hit { "hit" } else { "miss" }),
+    ));
     let response = if fresh {
         builder.finish()
     } else {
@@ -266,7 +274,7 @@ pub async fn public_cache(
         _ => None,
     };
     if let Some((etag, headers, body)) = hit {
-        return Ok(respond(req, &etag, &headers, body));
+        return Ok(respond(req, &etag, &headers, body, true));
     }
     let mut res = next.call(req).await?;
     if res.status().is_redirection() && res.status() != StatusCode::NOT_MODIFIED {
@@ -308,5 +316,5 @@ pub async fn public_cache(
         );
     }
     let req = ServiceRequest::from_request(http_req);
-    Ok(respond(req, &etag, &headers, body))
+    Ok(respond(req, &etag, &headers, body, false))
 }
