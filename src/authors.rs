@@ -10,6 +10,7 @@ use crate::db::schema::{article_authors, users};
 use crate::db::{self, DbConnection};
 use crate::domain::Key;
 use crate::error::ApiError;
+use crate::keys::{self, Keys, Tagged};
 use crate::pagination;
 use crate::state::AppState;
 
@@ -80,6 +81,15 @@ fn bylines(conn: &mut DbConnection, which: Bylines, limit: i64) -> Result<Vec<Au
     Ok(query.load(conn)?)
 }
 
+/// The keys of bylines as their list and pages show them (with their counts of articles).
+fn author_keys(authors: &[Author]) -> Keys {
+    let mut out = Keys::of([keys::AUTHORS]);
+    for a in authors {
+        out.add(keys::author(a.id));
+    }
+    out
+}
+
 /// List authors
 ///
 /// Everyone with at least one published article, by name.
@@ -92,7 +102,7 @@ fn bylines(conn: &mut DbConnection, which: Bylines, limit: i64) -> Result<Vec<Au
 pub async fn list_authors(
     state: web::Data<AppState>,
     query: web::Query<ListAuthorsQuery>,
-) -> Result<web::Json<AuthorPage>, ApiError> {
+) -> Result<Tagged<web::Json<AuthorPage>>, ApiError> {
     let limit = pagination::limit(query.limit, 50, 100)?;
     let after: Option<(String, i32)> = pagination::cursor(query.cursor.as_deref())?;
     let rows = db::run(&state.pool, move |conn| {
@@ -106,7 +116,8 @@ pub async fn list_authors(
                 .map(|a| pagination::encode_cursor(&(&a.name, a.id)))
         })
         .flatten();
-    Ok(web::Json(AuthorPage { data, next_cursor }))
+    let keys = author_keys(&data);
+    Ok(Tagged(web::Json(AuthorPage { data, next_cursor }), keys))
 }
 
 /// Get an author
@@ -125,11 +136,12 @@ pub async fn list_authors(
 pub async fn get_author(
     state: web::Data<AppState>,
     key: web::Path<String>,
-) -> Result<web::Json<Author>, ApiError> {
+) -> Result<Tagged<web::Json<Author>>, ApiError> {
     let key = Key::from_path(&key)?;
     let rows = db::run(&state.pool, move |conn| bylines(conn, Bylines::One(key), 1)).await?;
+    let keys = author_keys(&rows);
     rows.into_iter()
         .next()
-        .map(web::Json)
+        .map(|author| Tagged(web::Json(author), keys))
         .ok_or_else(|| ApiError::not_found("author"))
 }

@@ -8,7 +8,7 @@
 //! or a 304 touches no database. Reads with a token, and writes, are `private, no-store`; the
 //! live event stream passes through untouched.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
@@ -20,7 +20,11 @@ use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use sha2::{Digest, Sha256};
 
-use crate::changes::watch::PublicState;
+use chrono::NaiveDateTime;
+use lru::LruCache;
+
+use crate::changes::watch::Invalidate;
+use crate::keys;
 use crate::route_table::RouteTable;
 use crate::state::AppState;
 
@@ -33,18 +37,72 @@ pub const PRIVATE: &str = "private, no-store";
 const VARY: &str = "Accept-Encoding, Authorization";
 
 struct Entry {
-    state: PublicState,
+    /// For a response that changes when a scheduled time comes (a list), the latest scheduled
+    /// time that had come when it was made.
+    due_mark: Option<Option<NaiveDateTime>>,
     etag: String,
     headers: HeaderMap,
     body: web::Bytes,
+    /// Its surrogate keys: what invalidates it.
+    keys: Vec<String>,
 }
 
-/// The in-memory store of public responses, shared by the workers.
+/// How many invalidations are remembered for responses being made meanwhile.
+const REMEMBERED: usize = 4096;
+
+struct Store {
+    /// Least recently used first out; bounded by bytes, not by count.
+    entries: LruCache<String, Entry>,
+    bytes: usize,
+    /// Surrogate key -> the cache keys of the entries that have it.
+    by_key: HashMap<String, HashSet<String>>,
+    /// Counts invalidations.
+    epoch: u64,
+    /// The latest invalidations: (epoch, keys).
+    recent: VecDeque<(u64, Vec<String>)>,
+}
+
+impl Store {
+    fn remove(&mut self, key: &str) {
+        if let Some(entry) = self.entries.pop(key) {
+            self.bytes = self.bytes.saturating_sub(cost(key, &entry));
+            for k in &entry.keys {
+                if let Some(set) = self.by_key.get_mut(k) {
+                    set.remove(key);
+                    if set.is_empty() {
+                        self.by_key.remove(k);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether keys were invalidated since `epoch` that a response made meanwhile has.
+    fn overtaken(&self, epoch: u64, keys: &[String]) -> bool {
+        if self.epoch == epoch {
+            return false;
+        }
+        let remembered = self
+            .recent
+            .front()
+            .is_some_and(|(first, _)| *first <= epoch + 1);
+        !remembered
+            || self
+                .recent
+                .iter()
+                .filter(|(at, _)| *at > epoch)
+                .any(|(_, gone)| gone.iter().any(|k| keys.contains(k)))
+    }
+}
+
+/// The in-memory store of public responses, shared by the workers. Entries are dropped by
+/// surrogate key as the event log invalidates them, and the least recently used go first when
+/// the store is full.
 pub struct PublicCache {
     cache_control: HeaderValue,
-    /// The most bytes of bodies kept; 0 keeps none.
+    /// The most bytes kept (bodies, keys, headers and overhead); 0 keeps none.
     capacity: usize,
-    entries: Mutex<(HashMap<String, Entry>, usize)>,
+    store: Mutex<Store>,
 }
 
 impl PublicCache {
@@ -53,34 +111,93 @@ impl PublicCache {
             cache_control: HeaderValue::from_str(cache_control)
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=60")),
             capacity,
-            entries: Mutex::new((HashMap::new(), 0)),
+            store: Mutex::new(Store {
+                entries: LruCache::unbounded(),
+                bytes: 0,
+                by_key: HashMap::new(),
+                epoch: 0,
+                recent: VecDeque::new(),
+            }),
         }
     }
 
-    fn get(&self, key: &str, state: &PublicState) -> Option<(String, HeaderMap, web::Bytes)> {
-        let entries = self.entries.lock().ok()?;
-        entries
-            .0
-            .get(key)
-            .filter(|e| &e.state == state)
-            .map(|e| (e.etag.clone(), e.headers.clone(), e.body.clone()))
+    fn lock(&self) -> std::sync::MutexGuard<'_, Store> {
+        self.store
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn put(&self, key: String, entry: Entry) {
+    fn get(
+        &self,
+        key: &str,
+        due_mark: Option<NaiveDateTime>,
+    ) -> Option<(String, HeaderMap, web::Bytes)> {
+        let mut store = self.lock();
+        let entry = store.entries.get(key)?;
+        if entry.due_mark.is_some_and(|mark| mark != due_mark) {
+            store.remove(key);
+            return None;
+        }
+        Some((
+            entry.etag.clone(),
+            entry.headers.clone(),
+            entry.body.clone(),
+        ))
+    }
+
+    /// The epoch a response begins to be made at.
+    fn begin(&self) -> u64 {
+        self.lock().epoch
+    }
+
+    fn put(&self, key: String, entry: Entry, begun: u64) {
         let size = cost(&key, &entry);
-        if entry.body.len() > MAX_ENTRY_BYTES || size > self.capacity {
+        if entry.body.len() > MAX_ENTRY_BYTES || size > self.capacity || entry.keys.is_empty() {
             return;
         }
-        if let Ok(mut entries) = self.entries.lock() {
-            if let Some(old) = entries.0.remove(&key) {
-                entries.1 = entries.1.saturating_sub(cost(&key, &old));
+        let mut store = self.lock();
+        // Made from what a write changed meanwhile: not kept.
+        if store.overtaken(begun, &entry.keys) {
+            return;
+        }
+        store.remove(&key);
+        while store.bytes + size > self.capacity {
+            let Some(oldest) = store.entries.peek_lru().map(|(k, _)| k.clone()) else {
+                break;
+            };
+            store.remove(&oldest);
+        }
+        for k in &entry.keys {
+            store
+                .by_key
+                .entry(k.clone())
+                .or_default()
+                .insert(key.clone());
+        }
+        store.bytes += size;
+        store.entries.push(key, entry);
+    }
+}
+
+impl Invalidate for PublicCache {
+    fn invalidate(&self, keys: &[String]) {
+        if keys.is_empty() {
+            return;
+        }
+        let mut store = self.lock();
+        store.epoch += 1;
+        let epoch = store.epoch;
+        store.recent.push_back((epoch, keys.to_vec()));
+        if store.recent.len() > REMEMBERED {
+            store.recent.pop_front();
+        }
+        for key in keys {
+            let Some(cached) = store.by_key.remove(key) else {
+                continue;
+            };
+            for cache_key in cached {
+                store.remove(&cache_key);
             }
-            if entries.1 + size > self.capacity {
-                entries.0.clear();
-                entries.1 = 0;
-            }
-            entries.1 += size;
-            entries.0.insert(key, entry);
         }
     }
 }
@@ -96,7 +213,8 @@ fn cost(key: &str, entry: &Entry) -> usize {
         .iter()
         .map(|(name, value)| name.as_str().len() + value.len() + 32)
         .sum();
-    key.len() + entry.body.len() + entry.etag.len() + headers + ENTRY_OVERHEAD
+    let keys: usize = entry.keys.iter().map(|k| 2 * k.len() + 64).sum();
+    2 * key.len() + entry.body.len() + entry.etag.len() + headers + keys + ENTRY_OVERHEAD
 }
 
 /// The cache key of a public read: its path and, in a canonical order, the query parameters
@@ -270,12 +388,13 @@ pub async fn public_cache(
         _ => app.watch.public_state(&app.pool).await.ok(),
     };
     let hit = match (&state, &key) {
-        (Some(state), Some(key)) => cache.get(key, state),
+        (Some(due_mark), Some(key)) => cache.get(key, *due_mark),
         _ => None,
     };
     if let Some((etag, headers, body)) = hit {
         return Ok(respond(req, &etag, &headers, body, true));
     }
+    let begun = cache.begin();
     let mut res = next.call(req).await?;
     if res.status().is_redirection() && res.status() != StatusCode::NOT_MODIFIED {
         // A redirect to a public read (a former slug) is cached like that read.
@@ -304,16 +423,21 @@ pub async fn public_cache(
         headers.insert(header::ETAG, value);
     }
     headers.remove(crate::state::REQUEST_ID);
-    if let (Some(state), Some(key)) = (state, key) {
-        cache.put(
-            key,
-            Entry {
-                state,
-                etag: etag.clone(),
-                headers: headers.clone(),
-                body: body.clone(),
-            },
-        );
+    let keys: Vec<String> = headers
+        .get(keys::SURROGATE_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    if let (Some(due_mark), Some(key)) = (state, key) {
+        let clocked = keys.iter().any(|k| keys::follows_the_clock(k));
+        let entry = Entry {
+            due_mark: clocked.then_some(due_mark),
+            etag: etag.clone(),
+            headers: headers.clone(),
+            body: body.clone(),
+            keys,
+        };
+        cache.put(key, entry, begun);
     }
     let req = ServiceRequest::from_request(http_req);
     Ok(respond(req, &etag, &headers, body, false))

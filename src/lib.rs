@@ -17,6 +17,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod http_cache;
+pub mod keys;
 pub mod links;
 pub mod openapi;
 pub mod pagination;

@@ -20,6 +20,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::Key;
 use crate::error::{ApiError, FieldError};
 use crate::extract::{Json, JsonList};
+use crate::keys::{Keys, Tagged};
 use crate::pagination;
 use crate::state::AppState;
 
@@ -231,6 +232,36 @@ fn items(
         .collect())
 }
 
+/// The keys of the related list beneath article `id` (its links), each item's, every curated
+/// target's (a hidden one shows again when it is published or restored), and with suggestions
+/// the lists of the article's `topics` (a newly published article there may become one).
+pub fn related_keys(
+    conn: &mut DbConnection,
+    keys: &mut Keys,
+    id: i32,
+    topics: &[i32],
+    items: &[RelatedItem],
+    suggest: bool,
+) -> Result<(), ApiError> {
+    keys.add(crate::keys::article(id));
+    let targets: Vec<i32> = related_links::table
+        .filter(related_links::article_id.eq(id))
+        .select(related_links::target_id)
+        .load(conn)?;
+    for target in targets {
+        keys.add(crate::keys::article(target));
+    }
+    for item in items {
+        item.article.add_keys(keys);
+    }
+    if suggest {
+        for topic in topics {
+            keys.add(crate::keys::list_topic(*topic));
+        }
+    }
+    Ok(())
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RelatedQuery {
@@ -264,19 +295,27 @@ pub async fn list_related(
     caller: MaybeCaller,
     key: web::Path<ArticleKey>,
     query: web::Query<RelatedQuery>,
-) -> Result<web::Json<RelatedList>, ApiError> {
+) -> Result<Tagged<web::Json<RelatedList>>, ApiError> {
     let key = Key::from_path(&key.key)?;
     let limit = pagination::limit(query.limit, 10, MAX_LINKS as i64)?;
     let suggest = query.suggest.unwrap_or(true);
-    let data = db::run(&state.pool, move |conn| {
+    let (data, keys) = db::run(&state.pool, move |conn| {
         let row = ArticleRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("article"))?;
         if !can_see(conn, &row, caller.0.as_ref())? {
             return Err(ApiError::not_found("article"));
         }
-        related(conn, row.id, limit, suggest)
+        let data = related(conn, row.id, limit, suggest)?;
+        let topics: Vec<i32> = article_topics::table
+            .filter(article_topics::article_id.eq(row.id))
+            .filter(article_topics::direct.eq(true))
+            .select(article_topics::topic_id)
+            .load(conn)?;
+        let mut keys = Keys::default();
+        related_keys(conn, &mut keys, row.id, &topics, &data, suggest)?;
+        Ok((data, keys))
     })
     .await?;
-    Ok(web::Json(RelatedList { data }))
+    Ok(Tagged(web::Json(RelatedList { data }), keys))
 }
 
 /// The current links of an article, in order: (target, relation).

@@ -216,7 +216,7 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
                 id,
                 slug: (*slug).to_owned(),
             };
-            tx.topic(EventType::TopicCreated, topic, &[], &[]);
+            tx.topic(EventType::TopicCreated, topic, &[], &[], &[]);
         }
         let mut made = Vec::with_capacity(ARTICLES.len());
         let html = crate::articles::html::Sanitiser::new(

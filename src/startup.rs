@@ -199,9 +199,14 @@ impl Application {
             log::info!("applied migration {version}");
         }
         let pool = db::pool(&config.database, config.pool_size);
+        let cache = Arc::new(http_cache::PublicCache::new(
+            &config.cache_control,
+            config.response_cache_bytes,
+        ));
         let watch = {
             let mut conn = db::connect(&config.database)?;
-            Watch::load(&mut conn).map_err(|e| StartupError::Events(e.to_string()))?
+            Watch::load(&mut conn, cache.clone())
+                .map_err(|e| StartupError::Events(e.to_string()))?
         };
         let state = web::Data::new(AppState {
             pool,
@@ -213,7 +218,7 @@ impl Application {
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
-        let server = Self::serve(&config, state.clone(), listener)?;
+        let server = Self::serve(&config, state.clone(), web::Data::from(cache), listener)?;
         Ok(Self {
             port,
             server,
@@ -226,6 +231,7 @@ impl Application {
     fn serve(
         config: &Config,
         state: web::Data<AppState>,
+        cache: web::Data<http_cache::PublicCache>,
         listener: TcpListener,
     ) -> Result<Server, StartupError> {
         let doc = openapi_document();
@@ -233,10 +239,6 @@ impl Application {
         let body_limit = config.body_limit;
         let workers = std::thread::available_parallelism().map_or(1, usize::from);
         let blocking_threads = (config.pool_size as usize).div_ceil(workers).max(1);
-        let cache = web::Data::new(http_cache::PublicCache::new(
-            &config.cache_control,
-            config.response_cache_bytes,
-        ));
         let cors_origins = config.cors_origins.clone();
         let server = HttpServer::new(move || {
             let (app, _) = App::new()

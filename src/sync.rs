@@ -17,6 +17,7 @@ use crate::changes::scheduler;
 use crate::db::schema::{article_tombstones, articles};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::keys::{self, Keys, Tagged};
 use crate::pagination;
 use crate::state::AppState;
 
@@ -135,7 +136,7 @@ fn page(conn: &mut DbConnection, from: Position, limit: i64) -> Result<SyncPage,
 pub async fn sync_articles(
     state: web::Data<AppState>,
     query: web::Query<SyncQuery>,
-) -> Result<web::Json<SyncPage>, ApiError> {
+) -> Result<Tagged<web::Json<SyncPage>>, ApiError> {
     let limit = pagination::limit(query.limit, 100, 500)?;
     let from: Position = pagination::cursor(query.since.as_deref())
         .map_err(|_| ApiError::invalid("since", "is not a token this API returned"))?
@@ -146,5 +147,5 @@ pub async fn sync_articles(
         scheduler::fire_due(&state).await?;
     }
     let page = db::run(&state.pool, move |conn| page(conn, from, limit)).await?;
-    Ok(web::Json(page))
+    Ok(Tagged(web::Json(page), Keys::of([keys::SYNC])))
 }

@@ -15,6 +15,7 @@ use crate::db::schema::articles;
 use crate::db::{self, DbConnection};
 use crate::domain::Key;
 use crate::error::ApiError;
+use crate::keys::{self, Keys};
 use crate::state::AppState;
 use crate::topics::TopicRow;
 
@@ -352,22 +353,28 @@ async fn render(
 ) -> Result<HttpResponse, ApiError> {
     let base = state.public_url.clone();
     let full = content == FeedContent::Full;
-    let (meta, items) = db::run(&state.pool, move |conn| {
+    let (meta, items, mut keys) = db::run(&state.pool, move |conn| {
+        let mut keys = Keys::default();
         let (title, home, path) = match &topic {
             Some(key) => {
                 let topic =
                     TopicRow::find(conn, key)?.ok_or_else(|| ApiError::not_found("topic"))?;
+                keys.add(keys::feed_topic(topic.id))
+                    .add(keys::topic(topic.id));
                 (
                     format!("Newsroom: {}", topic.name),
                     format!("{base}/topics/{}", topic.slug),
                     format!("/feeds/topics/{}/{}", topic.slug, file.name()),
                 )
             }
-            None => (
-                "Newsroom".to_owned(),
-                base.clone(),
-                format!("/feeds/{}", file.name()),
-            ),
+            None => {
+                keys.add(keys::FEED);
+                (
+                    "Newsroom".to_owned(),
+                    base.clone(),
+                    format!("/feeds/{}", file.name()),
+                )
+            }
         };
         let meta = Meta {
             title,
@@ -375,17 +382,21 @@ async fn render(
             self_url: format!("{base}{path}"),
             base: base.clone(),
         };
-        Ok((meta, load(conn, topic, full)?))
+        Ok((meta, load(conn, topic, full)?, keys))
     })
     .await?;
+    for item in &items {
+        item.article.add_keys(&mut keys);
+    }
     let body = match file {
         FeedFile::Rss => rss(&meta, &items),
         FeedFile::Atom => atom(&meta, &items),
         FeedFile::Json => json(&meta, items)?,
     };
-    Ok(HttpResponse::Ok()
-        .content_type(file.content_type())
-        .body(body))
+    let mut res = HttpResponse::Ok();
+    res.content_type(file.content_type());
+    keys.tag(&mut res);
+    Ok(res.body(body))
 }
 
 /// Site feed

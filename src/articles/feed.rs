@@ -17,6 +17,7 @@ use crate::db::schema::{article_authors, article_topics, articles, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{language_tag, stored_time, Key, Role};
 use crate::error::ApiError;
+use crate::keys::{self, Keys, Tagged};
 use crate::pagination;
 use crate::state::AppState;
 use crate::topics::TopicRow;
@@ -223,6 +224,33 @@ impl Listing {
     }
 }
 
+impl Listing {
+    /// The surrogate keys of a page: the lists it is a page of (the unfiltered list, or those
+    /// of its topic, author and language; searches), and every article it shows.
+    fn keys(&self, (topic, author): (Option<i32>, Option<i32>), items: &[ArticleSummary]) -> Keys {
+        let mut out = Keys::default();
+        if self.q.is_some() {
+            out.add(keys::SEARCH);
+        }
+        if let Some(topic) = topic {
+            out.add(keys::list_topic(topic));
+        }
+        if let Some(author) = author {
+            out.add(keys::list_author(author));
+        }
+        if let Some(language) = &self.language {
+            out.add(keys::list_language(language));
+        }
+        if topic.is_none() && author.is_none() && self.language.is_none() {
+            out.add(keys::LIST);
+        }
+        for item in items {
+            item.add_keys(&mut out);
+        }
+        out
+    }
+}
+
 /// The ids behind the topic and author keys; 422 for an unknown one.
 fn resolve(
     conn: &mut DbConnection,
@@ -350,8 +378,8 @@ macro_rules! by_time {
 fn page(
     conn: &mut DbConnection,
     listing: &Listing,
+    (topic, author): (Option<i32>, Option<i32>),
 ) -> Result<Vec<(ArticleRow, Option<f64>)>, ApiError> {
-    let (topic, author) = resolve(conn, listing)?;
     let now = db::now();
     // A search narrows the listing to its candidates, ranked once.
     // The pool holds only what the caller may read: the public what is public; staff
@@ -600,7 +628,8 @@ pub fn latest(
         cursor: None,
         own: None,
     };
-    let (rows, _) = pagination::split_page(page(conn, &listing)?, limit);
+    let resolved = resolve(conn, &listing)?;
+    let (rows, _) = pagination::split_page(page(conn, &listing, resolved)?, limit);
     summaries(conn, rows.into_iter().map(|(row, _)| row).collect())
 }
 
@@ -626,10 +655,11 @@ pub async fn list_articles(
     state: web::Data<AppState>,
     caller: MaybeCaller,
     query: web::Query<ListArticlesQuery>,
-) -> Result<web::Json<ArticlePage>, ApiError> {
+) -> Result<Tagged<web::Json<ArticlePage>>, ApiError> {
     let listing = Listing::parse(query.into_inner(), caller.0.as_ref())?;
-    let page = db::run(&state.pool, move |conn| {
-        let rows = page(conn, &listing)?;
+    let (page, keys) = db::run(&state.pool, move |conn| {
+        let resolved = resolve(conn, &listing)?;
+        let rows = page(conn, &listing, resolved)?;
         let (rows, more) = pagination::split_page(rows, listing.limit);
         let next_cursor = match rows.last() {
             Some((row, rank)) if more => Some(pagination::encode_cursor(&Cursor {
@@ -645,8 +675,9 @@ pub async fn list_articles(
             _ => None,
         };
         let data = summaries(conn, rows.into_iter().map(|(row, _)| row).collect())?;
-        Ok(ArticlePage { data, next_cursor })
+        let keys = listing.keys(resolved, &data);
+        Ok((ArticlePage { data, next_cursor }, keys))
     })
     .await?;
-    Ok(web::Json(page))
+    Ok(Tagged(web::Json(page), keys))
 }

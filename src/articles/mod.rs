@@ -22,6 +22,7 @@ use crate::db::schema::{article_authors, article_slugs, article_topics, articles
 use crate::db::{self, DbConnection};
 use crate::domain::{Key, Role};
 use crate::error::ApiError;
+use crate::keys::{self, Keys};
 use crate::state::AppState;
 use crate::topics::TopicRef;
 
@@ -425,8 +426,31 @@ pub struct ArticleQuery {
 }
 
 enum Found {
-    Article(Box<Article>),
-    MovedTo(String),
+    Article(Box<Article>, Keys),
+    MovedTo(String, i32),
+}
+
+impl ArticleSummary {
+    /// The surrogate keys of this article as a page or a card shows it.
+    pub fn add_keys(&self, keys: &mut Keys) {
+        let topics: Vec<i32> = self.topics.iter().map(|t| t.id).collect();
+        let authors: Vec<i32> = self.authors.iter().map(|a| a.id).collect();
+        keys.card(self.id, &topics, &authors);
+    }
+}
+
+impl Article {
+    /// The keys of its page: the article, and with its related items theirs, and the topics
+    /// whose newest articles the suggestions come from.
+    fn page_keys(&self, conn: &mut DbConnection) -> Result<Keys, ApiError> {
+        let mut keys = Keys::default();
+        self.summary.add_keys(&mut keys);
+        if let Some(related) = &self.related {
+            let topics: Vec<i32> = self.summary.topics.iter().map(|t| t.id).collect();
+            crate::links::related_keys(conn, &mut keys, self.summary.id, &topics, related, true)?;
+        }
+        Ok(keys)
+    }
 }
 
 /// Get an article
@@ -489,7 +513,8 @@ pub async fn get_article(
                         true,
                     )?);
                 }
-                return Ok(Found::Article(Box::new(article)));
+                let keys = article.page_keys(conn)?;
+                return Ok(Found::Article(Box::new(article), keys));
             }
             return Err(ApiError::not_found("article"));
         }
@@ -505,7 +530,7 @@ pub async fn get_article(
                 .flatten()
             {
                 if can_see(conn, &row, caller)? {
-                    return Ok(Found::MovedTo(row.slug));
+                    return Ok(Found::MovedTo(row.slug, row.id));
                 }
             }
         }
@@ -514,16 +539,20 @@ pub async fn get_article(
     .await?;
     Ok(match found {
         // Staff reads carry the version as ETag, for If-Match on their next write.
-        Found::Article(article) if signed_in => with_etag(HttpResponse::Ok(), &article),
-        Found::Article(article) => {
+        Found::Article(article, _) if signed_in => with_etag(HttpResponse::Ok(), &article),
+        Found::Article(article, keys) => {
             let modified = std::time::SystemTime::from(article.summary.updated_at);
-            HttpResponse::Ok()
-                .insert_header(header::LastModified(modified.into()))
-                .json(article)
+            let mut res = HttpResponse::Ok();
+            res.insert_header(header::LastModified(modified.into()));
+            keys.tag(&mut res);
+            res.json(article)
         }
-        Found::MovedTo(slug) => HttpResponse::MovedPermanently()
-            .insert_header((header::LOCATION, format!("/api/v1/articles/{slug}")))
-            .finish(),
+        Found::MovedTo(slug, id) => {
+            let mut res = HttpResponse::MovedPermanently();
+            res.insert_header((header::LOCATION, format!("/api/v1/articles/{slug}")));
+            Keys::of([keys::article(id)]).tag(&mut res);
+            res.finish()
+        }
     })
 }
 

@@ -148,6 +148,8 @@ pub struct Pending {
     pub author: Option<EventRef>,
     pub changed: Option<Vec<String>>,
     pub public: bool,
+    /// What it invalidates in public caches (public events only).
+    pub keys: crate::keys::Keys,
 }
 
 impl Pending {
@@ -160,6 +162,7 @@ impl Pending {
             author: None,
             changed: None,
             public,
+            keys: crate::keys::Keys::default(),
         }
     }
 }
@@ -182,6 +185,14 @@ pub struct EventRow {
     pub author_slug: Option<String>,
     pub changed: Option<String>,
     pub public: bool,
+    pub purge_keys: Option<String>,
+}
+
+impl EventRow {
+    /// The surrogate keys it invalidates.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.purge_keys.as_deref().unwrap_or("").split_whitespace()
+    }
 }
 
 fn status_value(status: Status) -> &'static str {
@@ -266,6 +277,14 @@ pub fn insert(
                 .as_ref()
                 .and_then(|c| serde_json::to_string(c).ok())),
             events::public.eq(event.public),
+            events::purge_keys.eq((event.public && !event.keys.is_empty()).then(|| {
+                event
+                    .keys
+                    .iter()
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })),
         ))
         .execute(conn)
 }
@@ -320,6 +339,70 @@ impl ArticleState {
     pub fn scheduled(&self) -> bool {
         self.status == Status::Scheduled && !self.trashed
     }
+}
+
+/// The fields whose change moves an article between lists or within them.
+const LIST_FIELDS: [&str; 5] = [
+    "topic_ids",
+    "primary_topic_id",
+    "author_ids",
+    "language",
+    "published_at",
+];
+
+/// What a public article event invalidates: the article wherever it shows, searches and sync;
+/// when it enters, leaves or moves in lists, every list and feed it is in (its topics with
+/// their ancestors, its bylines, its language) and the counts of topics and authors.
+pub fn article_keys(
+    conn: &mut db::DbConnection,
+    event: &Pending,
+) -> QueryResult<crate::keys::Keys> {
+    use crate::db::schema::{article_authors, article_topics};
+    use crate::keys::{self, Keys};
+    let Some(article) = &event.article else {
+        return Ok(Keys::default());
+    };
+    let mut out = Keys::default();
+    out.add(keys::article(article.id));
+    if event.kind == EventType::LinksChanged {
+        return Ok(out);
+    }
+    out.add(keys::SEARCH).add(keys::SYNC);
+    let lists = match event.kind {
+        EventType::ArticlePublished | EventType::ArticleUnpublished => true,
+        EventType::ArticleUpdated => event
+            .changed
+            .iter()
+            .flatten()
+            .any(|f| LIST_FIELDS.contains(&f.as_str())),
+        EventType::ArticleDeleted => {
+            out.add(keys::TOPICS).add(keys::AUTHORS);
+            false
+        }
+        _ => false,
+    };
+    if lists {
+        out.add(keys::LIST)
+            .add(keys::FEED)
+            .add(keys::TOPICS)
+            .add(keys::AUTHORS)
+            .add(keys::list_language(&article.language));
+        let topics: Vec<i32> = article_topics::table
+            .filter(article_topics::article_id.eq(article.id))
+            .select(article_topics::topic_id)
+            .load(conn)?;
+        for t in topics {
+            out.add(keys::list_topic(t)).add(keys::feed_topic(t));
+        }
+        let authors: Vec<i32> = article_authors::table
+            .filter(article_authors::article_id.eq(article.id))
+            .select(article_authors::user_id)
+            .load(conn)?;
+        for a in authors {
+            out.add(keys::list_author(a));
+        }
+    }
+    Ok(out)
 }
 
 /// An article event.

@@ -24,6 +24,7 @@ use diesel::prelude::*;
 use crate::db::schema::{article_tombstones, articles, site_state};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
+use crate::keys;
 use crate::state::AppState;
 use events::{ArticleState, EventRef, EventType, Pending};
 
@@ -42,12 +43,12 @@ pub struct Tx<'c> {
 }
 
 /// What a committed write changed, for this process's view of the log.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Committed {
     /// The seqs written, first and last, if any event was.
     pub seqs: Option<(i64, i64)>,
-    /// Whether any event was public.
-    pub public: bool,
+    /// The surrogate keys its public events invalidate.
+    pub keys: Vec<String>,
     /// Whether an article entered, left or moved in the schedule of publications.
     pub schedule: bool,
 }
@@ -94,12 +95,8 @@ impl<'c> Tx<'c> {
         ) {
             b.pending_live = *scheduled;
         }
-        self.pending.extend(events::article_change(
-            known.as_ref(),
-            after,
-            changed,
-            db::now(),
-        ));
+        let recorded = events::article_change(known.as_ref(), after, changed, db::now());
+        self.pending.extend(recorded);
         let scheduled =
             |s: Option<&ArticleState>| s.is_some_and(|s| s.scheduled() || s.pending_live);
         self.schedule |= scheduled(known.as_ref()) || scheduled(after);
@@ -118,18 +115,36 @@ impl<'c> Tx<'c> {
 
     /// Records that the curated links of `article` changed.
     pub fn links_changed(&mut self, article: &ArticleState) {
-        self.pending.push(events::article_event(
-            EventType::LinksChanged,
-            db::now(),
-            article,
-            article.public,
-        ));
+        let mut event =
+            events::article_event(EventType::LinksChanged, db::now(), article, article.public);
+        event.keys.add(keys::article(article.id));
+        self.pending.push(event);
     }
 
     /// Records a change of a topic (topics are public); `filed` are the articles filed under
-    /// it, whose summaries show it.
-    pub fn topic(&mut self, kind: EventType, topic: EventRef, changed: &[&str], filed: &[i32]) {
+    /// it, whose summaries show it; `lists` the topics whose lists it moves articles in or out
+    /// of (the topic and its ancestors, before and after a move).
+    pub fn topic(
+        &mut self,
+        kind: EventType,
+        topic: EventRef,
+        changed: &[&str],
+        filed: &[i32],
+        lists: &[i32],
+    ) {
         let mut event = Pending::new(kind, db::now(), true);
+        event
+            .keys
+            .add(keys::topic(topic.id))
+            .add(keys::TOPICS)
+            .add(keys::SYNC)
+            .add(keys::SEARCH);
+        for t in lists.iter().chain([&topic.id]) {
+            event
+                .keys
+                .add(keys::list_topic(*t))
+                .add(keys::feed_topic(*t));
+        }
         event.topic = Some(topic);
         if kind == EventType::TopicUpdated {
             event.changed = Some(changed.iter().map(|f| (*f).to_owned()).collect());
@@ -141,6 +156,11 @@ impl<'c> Tx<'c> {
     /// Records a change of a byline's public profile; `articles` carry the byline.
     pub fn author_updated(&mut self, author: EventRef, changed: &[&str], articles: &[i32]) {
         let mut event = Pending::new(EventType::AuthorUpdated, db::now(), true);
+        event
+            .keys
+            .add(keys::author(author.id))
+            .add(keys::AUTHORS)
+            .add(keys::SYNC);
         event.author = Some(author);
         event.changed = Some(changed.iter().map(|f| (*f).to_owned()).collect());
         self.pending.push(event);
@@ -174,6 +194,17 @@ impl<'c> Tx<'c> {
                 ..Committed::default()
             });
         }
+        let mut pending = pending;
+        for event in pending.iter_mut() {
+            if event.public && event.keys.is_empty() {
+                event.keys = events::article_keys(conn, event)?;
+            }
+        }
+        let purge: BTreeSet<String> = pending
+            .iter()
+            .filter(|e| e.public)
+            .flat_map(|e| e.keys.iter().cloned())
+            .collect();
         let count = i64::try_from(pending.len()).unwrap_or(i64::MAX);
         let last: i64 = diesel::update(site_state::table.find(1))
             .set(site_state::generation.eq(site_state::generation + count))
@@ -226,7 +257,7 @@ impl<'c> Tx<'c> {
         watch::notify(conn, last)?;
         Ok(Committed {
             seqs: Some((last - count + 1, last)),
-            public: pending.iter().any(|e| e.public),
+            keys: purge.into_iter().collect(),
             schedule,
         })
     }

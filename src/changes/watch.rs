@@ -33,10 +33,15 @@ const POSTGRES_POLL: Duration = Duration::from_secs(5);
 /// Events read at a time.
 const PAGE: i64 = 500;
 
-/// What public responses depend on: the seq of the last public event, and the latest
-/// scheduled publication whose time has come (a scheduled article turns public at that
+/// What cached public lists depend on besides the events that invalidate them by key: the
+/// latest scheduled publication whose time has come (a scheduled article turns public at that
 /// instant; its event follows within a second).
-pub type PublicState = (i64, Option<NaiveDateTime>);
+pub type PublicState = Option<NaiveDateTime>;
+
+/// A cache of public responses, invalidated by surrogate key as changes are learnt of.
+pub trait Invalidate: Send + Sync {
+    fn invalidate(&self, keys: &[String]);
+}
 
 #[derive(Debug, Default)]
 struct Known {
@@ -44,8 +49,6 @@ struct Known {
     latest: i64,
     /// The highest seq handed to the streams.
     sent: i64,
-    /// The seq of the last public event.
-    public: i64,
     /// The earliest scheduled publication still to come; None: unknown, to be read.
     next_due: Option<Option<NaiveDateTime>>,
     /// The latest scheduled time that has passed.
@@ -63,6 +66,8 @@ pub struct Watch {
     pub(super) schedule: Notify,
     /// Live streams being served.
     pub(super) streams: AtomicUsize,
+    /// What caches public responses.
+    caches: Arc<dyn Invalidate>,
 }
 
 fn lock(known: &Mutex<Known>) -> std::sync::MutexGuard<'_, Known> {
@@ -73,21 +78,16 @@ fn lock(known: &Mutex<Known>) -> std::sync::MutexGuard<'_, Known> {
 
 impl Watch {
     /// The view of the log as it stands now.
-    pub fn load(conn: &mut DbConnection) -> Result<Self, ApiError> {
+    pub fn load(conn: &mut DbConnection, caches: Arc<dyn Invalidate>) -> Result<Self, ApiError> {
         let latest: i64 = site_state::table
             .find(1)
             .select(site_state::generation)
-            .first(conn)?;
-        let public: Option<i64> = events::table
-            .filter(events::public.eq(true))
-            .select(diesel::dsl::max(events::seq))
             .first(conn)?;
         let (sender, _) = broadcast::channel(BACKLOG);
         Ok(Self {
             known: Mutex::new(Known {
                 latest,
                 sent: latest,
-                public: public.unwrap_or(0),
                 ..Known::default()
             }),
             epoch: AtomicU64::new(0),
@@ -95,6 +95,7 @@ impl Watch {
             tail: Notify::new(),
             schedule: Notify::new(),
             streams: AtomicUsize::new(0),
+            caches,
         })
     }
 
@@ -102,6 +103,7 @@ impl Watch {
     /// read back for the streams only when a stream listens or other processes' events may lie
     /// before them; the scheduler and the next scheduled time only when the schedule moved.
     pub fn committed(&self, committed: Committed) {
+        self.caches.invalidate(&committed.keys);
         if committed.schedule {
             self.epoch.fetch_add(1, Ordering::SeqCst);
         }
@@ -113,9 +115,6 @@ impl Watch {
             }
             if let Some((first, last)) = committed.seqs {
                 known.latest = known.latest.max(last);
-                if committed.public {
-                    known.public = known.public.max(last);
-                }
                 if known.sent == first - 1 && self.sender.receiver_count() == 0 {
                     known.sent = last;
                 } else {
@@ -153,7 +152,7 @@ impl Watch {
                         known.due_mark = Some(due);
                         known.next_due = None;
                     }
-                    Some(_) => return Ok((known.public, known.due_mark)),
+                    Some(_) => return Ok(known.due_mark),
                     None => {}
                 }
             }
@@ -165,11 +164,10 @@ impl Watch {
             }
             known.next_due = Some(next);
             if next.is_none_or(|due| db::now() < due) {
-                return Ok((known.public, known.due_mark));
+                return Ok(known.due_mark);
             }
         }
-        let known = lock(&self.known);
-        Ok((known.public, known.due_mark))
+        Ok(lock(&self.known).due_mark)
     }
 
     /// Reads the events after those handed out, hands them to the streams, and notes what
@@ -190,8 +188,11 @@ impl Watch {
                 return Ok(());
             };
             let full = rows.len() as i64 == PAGE;
-            let public = rows.iter().filter(|r| r.public).map(|r| r.seq).max();
             let articles = rows.iter().any(|r| r.article_id.is_some());
+            let gone: Vec<String> = rows
+                .iter()
+                .flat_map(|r| r.keys().map(str::to_owned))
+                .collect();
             {
                 let mut known = lock(&self.known);
                 if known.sent != after {
@@ -199,13 +200,11 @@ impl Watch {
                 }
                 known.sent = last;
                 known.latest = known.latest.max(last);
-                if let Some(public) = public {
-                    known.public = known.public.max(public);
-                }
                 if articles {
                     known.next_due = None;
                 }
             }
+            self.caches.invalidate(&gone);
             if articles {
                 self.epoch.fetch_add(1, Ordering::SeqCst);
                 self.schedule.notify_one();

@@ -105,6 +105,7 @@ diesel::table! {
         author_slug -> Nullable<Text>,
         changed -> Nullable<Text>,
         public -> Bool,
+        purge_keys -> Nullable<Text>,
     }
 }
 

@@ -19,6 +19,7 @@ use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, display_text, Errors, Key, Role, Slug};
 use crate::error::ApiError;
 use crate::extract::{nullable, Json};
+use crate::keys::{self, Keys, Tagged};
 use crate::openapi::rules::{field, FieldRule, Rule};
 use crate::state::AppState;
 
@@ -154,6 +155,15 @@ fn with_counts(
         .collect())
 }
 
+/// The keys of topics as their list and pages show them (with their counts of articles).
+fn topic_keys(topics: &[Topic]) -> Keys {
+    let mut out = Keys::of([keys::TOPICS]);
+    for t in topics {
+        out.add(keys::topic(t.id));
+    }
+    out
+}
+
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct TopicList {
     pub data: Vec<Topic>,
@@ -184,7 +194,7 @@ pub struct ListTopicsQuery {
 pub async fn list_topics(
     state: web::Data<AppState>,
     query: web::Query<ListTopicsQuery>,
-) -> Result<web::Json<TopicList>, ApiError> {
+) -> Result<Tagged<web::Json<TopicList>>, ApiError> {
     let parent = query.parent.as_deref().map(Key::from_path).transpose()?;
     let data = db::run(&state.pool, move |conn| {
         let mut q = topics::table
@@ -202,7 +212,8 @@ pub async fn list_topics(
         with_counts(conn, rows, all)
     })
     .await?;
-    Ok(web::Json(TopicList { data }))
+    let keys = topic_keys(&data);
+    Ok(Tagged(web::Json(TopicList { data }), keys))
 }
 
 /// Get a topic
@@ -221,16 +232,16 @@ pub async fn list_topics(
 pub async fn get_topic(
     state: web::Data<AppState>,
     key: web::Path<TopicKey>,
-) -> Result<web::Json<Topic>, ApiError> {
+) -> Result<Tagged<web::Json<Topic>>, ApiError> {
     let key = Key::from_path(&key.key)?;
     let topic = db::run(&state.pool, move |conn| {
         let row = TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("topic"))?;
         Ok(with_counts(conn, vec![row], false)?.pop())
     })
-    .await?;
-    topic
-        .map(web::Json)
-        .ok_or_else(|| ApiError::not_found("topic"))
+    .await?
+    .ok_or_else(|| ApiError::not_found("topic"))?;
+    let keys = topic_keys(std::slice::from_ref(&topic));
+    Ok(Tagged(web::Json(topic), keys))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -413,7 +424,7 @@ pub async fn create_topic(
     )?;
     let topic = changes::write(&state, Some(caller.id()), move |tx| {
         let topic = db::retry_on_conflict(tx.conn(), |conn| insert_topic(conn, &changes))?;
-        tx.topic(EventType::TopicCreated, topic.reference(), &[], &[]);
+        tx.topic(EventType::TopicCreated, topic.reference(), &[], &[], &[]);
         Ok(topic)
     })
     .await?;
@@ -504,6 +515,7 @@ pub async fn update_topic(
         let conn = tx.conn();
         let current = TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("topic"))?;
         let id = current.id;
+        let mut lists = tree::ancestors(&tree::parents(conn)?, id);
         if let Some(slug) = &changes.slug {
             if slug_taken(conn, slug, Some(id))? {
                 return Err(ApiError::Conflict(
@@ -534,12 +546,19 @@ pub async fn update_topic(
             tree::refresh_subtree(conn, id)?;
         }
         let filed = tree::articles_under(conn, id)?;
+        lists.extend(tree::ancestors(&tree::parents(conn)?, id));
         let row =
             TopicRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("topic"))?;
         let changed = changes.differ_from(&current);
         let topic = with_counts(conn, vec![row], false)?.pop();
         if let Some(topic) = &topic {
-            tx.topic(EventType::TopicUpdated, topic.reference(), &changed, &filed);
+            tx.topic(
+                EventType::TopicUpdated,
+                topic.reference(),
+                &changed,
+                &filed,
+                &lists,
+            );
         }
         Ok(topic)
     })
@@ -588,6 +607,7 @@ pub async fn delete_topic(
         }
         let filed = tree::articles_under(conn, id)?;
         let direct = tree::articles_filed_directly(conn, id)?;
+        let lists = tree::ancestors(&tree::parents(conn)?, id);
         diesel::delete(topics::table.find(id)).execute(conn)?;
         // Its articles leave the feeds of its ancestors too, unless their other topics keep
         // them there.
@@ -596,7 +616,7 @@ pub async fn delete_topic(
             id,
             slug: topic.slug,
         };
-        tx.topic(EventType::TopicDeleted, gone, &[], &filed);
+        tx.topic(EventType::TopicDeleted, gone, &[], &filed, &lists);
         Ok(())
     })
     .await?;

@@ -39,6 +39,7 @@ mod feeds;
 mod hardening;
 mod health;
 mod helpers;
+mod keys;
 mod links;
 mod openapi;
 mod permissions;

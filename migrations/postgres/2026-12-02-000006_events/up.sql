@@ -19,7 +19,9 @@ CREATE TABLE events (
     author_slug      TEXT,
     -- A JSON array of field names, or NULL.
     changed          TEXT,
-    public           BOOLEAN NOT NULL
+    public           BOOLEAN NOT NULL,
+    -- The surrogate keys a public event invalidates, space-separated (src/keys.rs).
+    purge_keys       TEXT
 );
 -- One index beside the key, for the log of one article. The public stream reads by seq (most
 -- events are public); retention, once a day, may scan.
