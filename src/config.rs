@@ -146,6 +146,23 @@ pub struct Config {
     pub stream_max_clients: usize,
     /// How many days events are kept.
     pub events_days: i64,
+    /// Whether webhooks may reach private addresses.
+    pub webhook_allow_private: bool,
+    /// Webhook attempts this process makes at once; 0: it delivers none (others do).
+    pub webhook_workers: usize,
+    /// Where downstream caches are purged by key, if anywhere.
+    pub purge: Option<PurgeTarget>,
+}
+
+/// A downstream cache to purge by surrogate key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PurgeTarget {
+    /// An HTTP `PURGE` with an `xkey-purge` header to this URL (Varnish with vmod xkey).
+    Varnish(String),
+    /// Fastly's purge by surrogate key, for this service.
+    Fastly { service: String, token: String },
+    /// Cloudflare's purge by cache tag, for this zone.
+    Cloudflare { zone: String, token: String },
 }
 
 /// Reads variables through `lookup`, so tests need not touch the process environment.
@@ -250,6 +267,9 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let stream_max_clients =
             self.parse_number("NEWSROOM_STREAM_MAX_CLIENTS", 1000usize, 1, 100_000)?;
         let events_days = self.events_days()?;
+        let webhook_allow_private = self.flag("NEWSROOM_WEBHOOK_ALLOW_PRIVATE")?;
+        let webhook_workers = self.parse_number("NEWSROOM_WEBHOOK_WORKERS", 32usize, 0, 1024)?;
+        let purge = self.purge()?;
         let jwt = JwtConfig {
             issuer: self
                 .get("NEWSROOM_JWT_ISSUER")
@@ -305,7 +325,77 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             embed_hosts,
             stream_max_clients,
             events_days,
+            webhook_allow_private,
+            webhook_workers,
+            purge,
         })
+    }
+
+    fn flag(&self, var: &'static str) -> Result<bool, ConfigError> {
+        match self
+            .get(var)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("false" | "0" | "no") => Ok(false),
+            Some("true" | "1" | "yes") => Ok(true),
+            Some(other) => Err(ConfigError::new(
+                var,
+                format!("`{other}` is not true or false"),
+            )),
+        }
+    }
+
+    /// `NEWSROOM_PURGE` (`varnish:<url>`, `fastly:<service id>`, `cloudflare:<zone id>`), with
+    /// `NEWSROOM_PURGE_TOKEN` for the two services.
+    fn purge(&self) -> Result<Option<PurgeTarget>, ConfigError> {
+        const VAR: &str = "NEWSROOM_PURGE";
+        let Some(raw) = self.get(VAR) else {
+            return Ok(None);
+        };
+        let (kind, target) = raw.trim().split_once(':').ok_or_else(|| {
+            ConfigError::new(
+                VAR,
+                "must be varnish:<url>, fastly:<service id> or cloudflare:<zone id>",
+            )
+        })?;
+        let token = || {
+            self.get("NEWSROOM_PURGE_TOKEN").ok_or_else(|| {
+                ConfigError::new("NEWSROOM_PURGE_TOKEN", format!("required for {kind}"))
+            })
+        };
+        let id = |what: &str| {
+            if !target.is_empty() && target.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                Ok(target.to_owned())
+            } else {
+                Err(ConfigError::new(VAR, format!("`{target}` is not a {what}")))
+            }
+        };
+        match kind {
+            "varnish" => {
+                let valid = url::Url::parse(target)
+                    .is_ok_and(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some());
+                if !valid {
+                    return Err(ConfigError::new(
+                        VAR,
+                        format!("`{target}` is not an http(s) URL"),
+                    ));
+                }
+                Ok(Some(PurgeTarget::Varnish(target.to_owned())))
+            }
+            "fastly" => Ok(Some(PurgeTarget::Fastly {
+                service: id("Fastly service id")?,
+                token: token()?,
+            })),
+            "cloudflare" => Ok(Some(PurgeTarget::Cloudflare {
+                zone: id("Cloudflare zone id")?,
+                token: token()?,
+            })),
+            other => Err(ConfigError::new(
+                VAR,
+                format!("`{other}` is not varnish, fastly or cloudflare"),
+            )),
+        }
     }
 
     /// `NEWSROOM_EMBED_HOSTS`: comma-separated host names, or `none`.
@@ -517,6 +607,9 @@ mod tests {
             ),
             ("NEWSROOM_CORS_ORIGINS", "https://a.example/path"),
             ("NEWSROOM_CORS_ORIGINS", "https://user@a.example"),
+            ("NEWSROOM_WEBHOOK_ALLOW_PRIVATE", "perhaps"),
+            ("NEWSROOM_PURGE", "squid:http://cache"),
+            ("NEWSROOM_PURGE", "varnish:cache.local"),
             ("NEWSROOM_RESPONSE_CACHE_MB", "-1"),
             ("NEWSROOM_RESPONSE_CACHE_MB", "5000"),
         ] {

@@ -27,7 +27,7 @@ use crate::route_table::RouteTable;
 use crate::state::{AppState, REQUEST_ID};
 use crate::{
     articles, auth, authors, extract, health, http_cache, links, openapi, sync, syndication,
-    topics, users,
+    topics, users, webhooks,
 };
 
 /// Every API route. Registered with `service` through utoipa-actix-web, so each one is in the
@@ -73,7 +73,16 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(links::create_link)
                 .service(links::replace_links)
                 .service(links::update_link)
-                .service(links::delete_link),
+                .service(links::delete_link)
+                .service(webhooks::list_webhooks)
+                .service(webhooks::create_webhook)
+                .service(webhooks::get_webhook)
+                .service(webhooks::update_webhook)
+                .service(webhooks::delete_webhook)
+                .service(webhooks::rotate_secret)
+                .service(webhooks::ping_webhook)
+                .service(webhooks::list_deliveries)
+                .service(webhooks::redeliver),
         );
 }
 
@@ -176,6 +185,8 @@ pub enum StartupError {
     Bind(#[from] std::io::Error),
     #[error("event log: {0}")]
     Events(String),
+    #[error("outbound HTTP client: {0}")]
+    Outbound(#[from] reqwest::Error),
 }
 
 /// Connects and applies pending migrations; returns the versions applied.
@@ -191,6 +202,8 @@ pub struct Application {
     state: web::Data<AppState>,
     database: DatabaseUrl,
     events_days: i64,
+    purge: Option<crate::config::PurgeTarget>,
+    webhook_workers: usize,
 }
 
 impl Application {
@@ -215,6 +228,7 @@ impl Application {
             html: articles::html::Sanitiser::new(&config.embed_hosts),
             watch: Arc::new(watch),
             stream_max_clients: config.stream_max_clients,
+            outbound: crate::outbound::Outbound::new(config.webhook_allow_private)?,
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
@@ -225,6 +239,8 @@ impl Application {
             state,
             database: config.database.clone(),
             events_days: config.events_days,
+            purge: config.purge.clone(),
+            webhook_workers: config.webhook_workers,
         })
     }
 
@@ -286,7 +302,7 @@ impl Application {
     /// follows the event log, fires scheduled publications and keeps the log's retention.
     pub async fn run(self) -> std::io::Result<()> {
         let state = self.state;
-        let tasks = [
+        let mut tasks = vec![
             tokio::spawn(changes::watch::follow(
                 state.watch.clone(),
                 state.pool.clone(),
@@ -294,7 +310,11 @@ impl Application {
             )),
             tokio::spawn(changes::scheduler::run(state.clone())),
             tokio::spawn(changes::retention::run(state.clone(), self.events_days)),
+            tokio::spawn(webhooks::deliver::run(state.clone(), self.webhook_workers)),
         ];
+        if let Some(target) = self.purge {
+            tasks.push(tokio::spawn(crate::purge::run(state.clone(), target)));
+        }
         let served = self.server.await;
         for task in tasks {
             task.abort();

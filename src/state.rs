@@ -21,6 +21,8 @@ pub struct AppState {
     pub watch: Arc<Watch>,
     /// The most live event streams served at once.
     pub stream_max_clients: usize,
+    /// The client webhooks are delivered with.
+    pub outbound: crate::outbound::Outbound,
 }
 
 /// The request id header, echoed or generated on every response.

@@ -32,6 +32,7 @@ pub fn purge(tx: &mut Tx, cutoff: NaiveDateTime) -> Result<usize, ApiError> {
     )
     .set(site_state::purged_through.eq(through))
     .execute(tx.conn())?;
+    crate::webhooks::dispatch::forget(tx, cutoff)?;
     Ok(removed)
 }
 

@@ -68,6 +68,8 @@ pub struct Watch {
     pub(super) streams: AtomicUsize,
     /// What caches public responses.
     caches: Arc<dyn Invalidate>,
+    /// The highest seq known committed, for the consumers of the log (webhooks, purges).
+    seq: tokio::sync::watch::Sender<i64>,
 }
 
 fn lock(known: &Mutex<Known>) -> std::sync::MutexGuard<'_, Known> {
@@ -96,6 +98,7 @@ impl Watch {
             schedule: Notify::new(),
             streams: AtomicUsize::new(0),
             caches,
+            seq: tokio::sync::watch::Sender::new(latest),
         })
     }
 
@@ -115,6 +118,7 @@ impl Watch {
             }
             if let Some((first, last)) = committed.seqs {
                 known.latest = known.latest.max(last);
+                self.seq.send_replace(known.latest);
                 if known.sent == first - 1 && self.sender.receiver_count() == 0 {
                     known.sent = last;
                 } else {
@@ -133,6 +137,17 @@ impl Watch {
     /// The highest seq this process knows committed.
     pub fn latest(&self) -> i64 {
         lock(&self.known).latest
+    }
+
+    /// Wakes the consumers of the log (webhook delivery) as a new seq would: something they
+    /// read changed with no event (a ping, a redelivery, a delivery done).
+    pub fn nudge(&self) {
+        self.seq.send_modify(|_| {});
+    }
+
+    /// Tells of every new seq this process learns of.
+    pub fn seqs(&self) -> tokio::sync::watch::Receiver<i64> {
+        self.seq.subscribe()
     }
 
     /// New events, in seq order, from the moment of subscribing.
@@ -200,6 +215,7 @@ impl Watch {
                 }
                 known.sent = last;
                 known.latest = known.latest.max(last);
+                self.seq.send_replace(known.latest);
                 if articles {
                     known.next_due = None;
                 }

@@ -146,6 +146,11 @@ diesel::table! {
         id -> Int4,
         generation -> Int8,
         purged_through -> Int8,
+        webhooks_through -> Int8,
+        purges_through -> Int8,
+        purge_lease_until -> Nullable<Timestamp>,
+        purge_failures -> Int4,
+        purge_retry_at -> Nullable<Timestamp>,
     }
 }
 
@@ -178,6 +183,52 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_attempts (id) {
+        id -> Int4,
+        message_id -> Int4,
+        attempted_at -> Timestamp,
+        status_code -> Nullable<Int4>,
+        error -> Nullable<Text>,
+        duration_ms -> Int4,
+        response -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_messages (id) {
+        id -> Int4,
+        message_id -> Text,
+        webhook_id -> Int4,
+        seq -> Nullable<Int8>,
+        #[sql_name = "type"]
+        type_ -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Int4,
+        url -> Text,
+        events -> Text,
+        topic_ids -> Nullable<Text>,
+        description -> Nullable<Text>,
+        active -> Bool,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        failing_since -> Nullable<Timestamp>,
+        after_seq -> Int8,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(article_authors -> articles (article_id));
 diesel::joinable!(article_authors -> users (user_id));
 diesel::joinable!(article_revisions -> articles (article_id));
@@ -188,6 +239,8 @@ diesel::joinable!(article_topics -> topics (topic_id));
 diesel::joinable!(articles -> topics (primary_topic_id));
 diesel::joinable!(articles -> users (created_by));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(webhook_attempts -> webhook_messages (message_id));
+diesel::joinable!(webhook_messages -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     article_authors,
@@ -203,4 +256,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     site_state,
     topics,
     users,
+    webhook_attempts,
+    webhook_messages,
+    webhooks,
 );

@@ -47,6 +47,12 @@ pub enum Rule {
     Words(&'static [&'static str]),
     /// An integer no smaller than this.
     AtLeast(i64),
+    /// An http(s) URL of at most this many characters, with a host and without credentials.
+    Endpoint(usize),
+    /// A list of these words, from `.1` to `.2` entries.
+    Items(&'static [&'static str], usize, usize),
+    /// A list of slugs, one to this many.
+    Slugs(usize),
 }
 
 /// A rule on a property of a request schema.
@@ -182,6 +188,28 @@ fn keywords(rule: Rule, place: Place) -> Map<String, Value> {
             set("type", json!("integer"));
             set("minimum", json!(min));
         }
+        Rule::Endpoint(max) => {
+            set("maxLength", json!(max));
+            let c = format!(r"\s{controls}");
+            set(
+                "pattern",
+                json!(format!(
+                    r"^{pad}https?://(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::[0-9]{{1,5}})?(?:[/?#][^{c}]*)?{pad}$"
+                )),
+            );
+        }
+        Rule::Items(words, min, max) => {
+            set("minItems", json!(min));
+            set("maxItems", json!(max));
+            set("items", json!({"type": "string", "enum": words}));
+        }
+        Rule::Slugs(max) => {
+            set("minItems", json!(1));
+            set("maxItems", json!(max));
+            let mut slug = keywords(Rule::Slug, place);
+            slug.insert("type".into(), json!("string"));
+            set("items", Value::Object(slug));
+        }
         Rule::Words(words) => {
             let escaped: Vec<String> = words.iter().map(|w| w.replace('.', r"\.")).collect();
             let word = format!("{pad}(?:{})?{pad}", escaped.join("|"));
@@ -218,6 +246,7 @@ fn field_rules() -> impl Iterator<Item = &'static FieldRule> {
         crate::articles::write::FIELD_RULES,
         crate::topics::FIELD_RULES,
         crate::users::FIELD_RULES,
+        crate::webhooks::FIELD_RULES,
     ]
     .into_iter()
     .flatten()
@@ -356,5 +385,27 @@ fn describe_event_streams(doc: &mut Value) {
         .filter_map(|r| r.pointer_mut("/content/text~1event-stream"));
     for stream in streams {
         stream["schema"] = message.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A rule whose keywords the document cannot hold (utoipa reads the document back) would
+    /// vanish without a word: every rule's keywords must be in the finished document.
+    #[test]
+    fn every_field_rule_reaches_the_document() {
+        let doc = serde_json::to_value(crate::startup::openapi_document()).unwrap();
+        for rule in field_rules() {
+            let pointer = format!(
+                "/components/schemas/{}/properties/{}",
+                rule.schema, rule.field
+            );
+            let property = doc.pointer(&pointer).unwrap_or(&Value::Null);
+            for (key, value) in keywords(rule.rule, BODY) {
+                assert_eq!(property.get(&key), Some(&value), "{pointer}: {key}");
+            }
+        }
     }
 }

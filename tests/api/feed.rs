@@ -396,7 +396,7 @@ impl Instrumentation for QueryCounter {
                 let setup = ["PRAGMA", "SET ", "SELECT 1"]
                     .iter()
                     .any(|p| text.trim_start().starts_with(p))
-                    || ["`events`", "\"events\"", "pending_live"]
+                    || ["`events`", "\"events\"", "pending_live", "webhook"]
                         .iter()
                         .any(|table| text.contains(table));
                 if let (Some(url), false) = (&self.url, setup) {

@@ -190,6 +190,10 @@ pub fn test_config(url: DatabaseUrl) -> Config {
             .to_vec(),
         stream_max_clients: 1000,
         events_days: 30,
+        // The tests' webhook receivers listen on loopback.
+        webhook_allow_private: true,
+        webhook_workers: 32,
+        purge: None,
     }
 }
 
@@ -507,6 +511,7 @@ impl TestApp {
             .env("NEWSROOM_JWT_SECRET", JWT_SECRET)
             .env("NEWSROOM_BIND", "127.0.0.1:0")
             .env("NEWSROOM_DB_POOL_SIZE", "4")
+            .env("NEWSROOM_WEBHOOK_ALLOW_PRIVATE", "true")
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());

@@ -49,3 +49,4 @@ mod safety;
 mod sync;
 mod topics;
 mod users;
+mod webhooks;
