@@ -26,6 +26,9 @@ PORT = 18181
 BASE = f"http://127.0.0.1:{PORT}"
 SECRET = "bench-secret-" + "x" * 40
 PG_ADMIN = "postgres://postgres@127.0.0.1:5432/postgres"
+# The server's RUST_LOG (--log): warn leaves the access log out, info (the server's own
+# default) writes a line per request.
+LOG = {"level": "warn"}
 
 # Frequency ranks of the proper names searched for (bench/seed.rs draws names Zipf-like).
 SEARCH_RANKS = [3, 7, 12, 20, 35, 60, 90, 150, 250, 400, 600, 900, 1400, 2000, 3000]
@@ -53,7 +56,7 @@ def ensure_wrk():
 
 def build():
     run(["cargo", "build", "--release", "--quiet", "--bin", "newsroom",
-         "--example", "bench_seed"], cwd=ROOT)
+         "--example", "bench_seed", "--example", "bench_ceiling"], cwd=ROOT)
 
 
 def psql(url, sql):
@@ -94,7 +97,7 @@ class Server:
     def __init__(self, url, cache, binary=None):
         env = dict(os.environ, DATABASE_URL=url, NEWSROOM_BIND=f"127.0.0.1:{PORT}",
                    NEWSROOM_JWT_SECRET=SECRET, NEWSROOM_ACCESS_TOKEN_TTL="86400",
-                   NEWSROOM_RESPONSE_CACHE_MB="32" if cache else "0", RUST_LOG="warn")
+                   NEWSROOM_RESPONSE_CACHE_MB="32" if cache else "0", RUST_LOG=LOG["level"])
         self.log = open(DATA / "server.log", "ab")
         binary = binary or ROOT / "target/release/newsroom"
         self.proc = subprocess.Popen([str(binary), "serve"], env=env,
@@ -230,7 +233,7 @@ def zipf_day(paths, samples=20_000, seed=20261201):
 
 class DayWriter:
     """The desk at work while readers read: an edit of a random published article every second,
-    a new published article every ten."""
+    a new published article every ten, the first at the fifth second (a run lasts ten)."""
 
     def __init__(self, token, paths):
         import random
@@ -253,7 +256,7 @@ class DayWriter:
         n = 0
         while not self.stop.wait(1.0):
             n += 1
-            if n % 10 == 0:
+            if n % 10 == 5:
                 self.send("POST", "/api/v1/articles", {
                     "title": f"Day desk {n}-{self.rng.randrange(10**6)}: news of the hour",
                     "body": "<p>Filed during the benchmark's day.</p>", "status": "published",
@@ -390,15 +393,28 @@ def scenarios(paths, token, etag):
     ]
 
 
+# The minimal handler (bench/ceiling.rs): one pooled connection, one indexed SELECT of 20 rows.
+CEILING = ("ceiling: one handler, one SELECT", "ceiling", rotating(["/ceiling"]), False)
+
+
 def measure(url, articles, mode, only, connections, seconds, binary=None):
-    """Starts a server (`mode` cache or db) of `binary` on the dataset at `url` and yields
-    (scenario, connections, result) for each scenario of that mode matching `only`."""
+    """Starts a server (`mode` cache or db, or the ceiling's) of `binary` on the dataset at
+    `url` and yields (scenario, connections, result) for each scenario of that mode matching
+    `only`."""
+    if mode == "ceiling":
+        if only and not re.search(only, CEILING[0]):
+            return
+        binary = ROOT / "target/release/examples/bench_ceiling"
     server = Server(url, cache=mode == "cache", binary=binary)
     try:
-        paths = discover(articles)
-        token = login()
-        etag = get("/api/v1/articles?limit=20")[1]["ETag"]
-        for name_, needs, script, desk in scenarios(paths, token, etag):
+        if mode == "ceiling":
+            paths, token, listed = None, None, [CEILING]
+        else:
+            paths = discover(articles)
+            token = login()
+            etag = get("/api/v1/articles?limit=20")[1]["ETag"]
+            listed = scenarios(paths, token, etag)
+        for name_, needs, script, desk in listed:
             if needs != mode or (only and not re.search(only, name_)):
                 continue
             for c in connections:
@@ -418,7 +434,7 @@ def measure(url, articles, mode, only, connections, seconds, binary=None):
 def bench_backend(backend, articles, connections, seconds, only):
     url, seeded = dataset(backend, articles)
     results = []
-    for mode in ("cache", "db"):
+    for mode in ("cache", "db", "ceiling"):
         for name_, c, r in measure(url, articles, mode, only, connections, seconds):
             r.update(backend=backend, scenario=name_, mode=mode, conns=c)
             hits = "" if r["hit_rate"] is None else f" hits {r['hit_rate']:.0%}"
@@ -429,7 +445,7 @@ def bench_backend(backend, articles, connections, seconds, only):
     return results, seeded
 
 
-def compare(backend, articles, connections, seconds, only, against, rounds):
+def compare(backend, articles, connections, seconds, only, against, rounds, mode):
     """The scenarios matching `only` for another build (`against`, e.g. the commit before a
     change) and this one, alternating, `rounds` times each on one dataset: medians and ratios
     from one run, as the machine's noise asks."""
@@ -438,7 +454,7 @@ def compare(backend, articles, connections, seconds, only, against, rounds):
     samples = {}
     for round_ in range(rounds):
         for label, binary in builds:
-            for name_, c, r in measure(url, articles, "cache", only, connections, seconds,
+            for name_, c, r in measure(url, articles, mode, only, connections, seconds,
                                        binary):
                 log(f"round {round_ + 1} {label:6} {backend:8} {name_:28} c={c:<4} "
                     f"{r['rps']:>9.0f}/s p99 {r['p99']:.2f} ms")
@@ -497,6 +513,15 @@ def targets(results, backend, scale=1.0):
     if r:
         checks.append((f"search p99 < {50 / scale:.0f} ms", r["p99"] < 50 / scale,
                        f"{r['p99']:.1f} ms"))
+    # Issue #16: as shares of the minimal handler's throughput in the same run.
+    ceiling = one(CEILING[0])
+    for scenario, share in (("article + related", 0.5), ("latest feed", 0.65),
+                            ("topic feed (descendants)", 0.65), ("author feed", 0.65)):
+        r = one(scenario)
+        if r and ceiling:
+            checks.append((f"{scenario}: >= {share:.0%} of the ceiling",
+                           r["rps"] >= share * ceiling["rps"],
+                           f"{r['rps'] / ceiling['rps']:.0%} of {ceiling['rps']:.0f}/s"))
     day, quiet = one("newsroom day"), one("newsroom day, no writes")
     if day and quiet and day["hit_rate"] is not None and quiet["hit_rate"]:
         ratio = day["hit_rate"] / quiet["hit_rate"]
@@ -561,7 +586,13 @@ def main():
     ap.add_argument("--against", help="another build's binary: compare the --only scenarios "
                     "(cache mode) with it, alternating, and print medians and ratios")
     ap.add_argument("--rounds", type=int, default=3, help="rounds of each build for --against")
+    ap.add_argument("--mode", default="cache", choices=["cache", "db"],
+                    help="the server for --against: cache (the default) or db (cache off)")
+    ap.add_argument("--log", default="warn",
+                    help="the server's RUST_LOG (info: the server's default, an access log line "
+                    "per request)")
     args = ap.parse_args()
+    LOG["level"] = args.log
     ensure_wrk()
     build()
     backends = args.backends.split(",")
@@ -576,7 +607,7 @@ def main():
         for backend in backends:
             for row in compare(backend, args.articles,
                                [int(c) for c in args.connections.split(",")], args.seconds,
-                               args.only or ".", args.against, args.rounds):
+                               args.only or ".", args.against, args.rounds, args.mode):
                 print(row)
         return
     if args.scale:
