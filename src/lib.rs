@@ -19,6 +19,7 @@ pub mod health;
 pub mod http_cache;
 pub mod keys;
 pub mod links;
+pub mod logging;
 pub mod openapi;
 pub mod outbound;
 pub mod pagination;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use newsroom::domain::Role;
 use newsroom::startup::{self, Application};
-use newsroom::{config, db, users};
+use newsroom::{config, db, logging, users};
 
 #[derive(Parser)]
 #[command(name = "newsroom", version, about = "Headless news backend: a JSON REST API for articles, topics and related-news links.", long_about = None)]
@@ -61,7 +61,8 @@ fn fail(message: impl std::fmt::Display) -> ExitCode {
 
 /// At most two malloc arenas. glibc gives each thread that allocates its own arena, and the
 /// server's dozen threads (workers, database threads) each kept freed memory of their own: a
-/// quarter of the peak RSS under load, for no measurable speed (bench/RESULTS.md).
+/// quarter of the peak RSS under load. The price is contention on the arenas' locks, which
+/// costs uncached reads about a third of their throughput (bench/RESULTS.md, issue #16).
 fn limit_malloc_arenas() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only sets an allocator parameter; it runs before any other thread exists.
@@ -72,8 +73,13 @@ fn limit_malloc_arenas() {
 
 fn main() -> ExitCode {
     limit_malloc_arenas();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
-    let cli = Cli::parse();
+    logging::init();
+    let code = run(Cli::parse());
+    logging::flush();
+    code
+}
+
+fn run(cli: Cli) -> ExitCode {
     let env = config::from_env();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
