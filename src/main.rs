@@ -94,7 +94,10 @@ fn run(cli: Cli) -> ExitCode {
             };
             log::info!("serving on port {}; Swagger UI at /docs/", app.port());
             match actix_web::rt::System::new().block_on(app.run()) {
-                Ok(()) => ExitCode::SUCCESS,
+                Ok(()) => {
+                    log::info!("stopped");
+                    ExitCode::SUCCESS
+                }
                 Err(e) => fail(e),
             }
         }

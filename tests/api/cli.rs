@@ -159,10 +159,15 @@ backend_tests!(
     seed_demo_fills_an_empty_database_once
 );
 
-/// SIGTERM stops accepting and lets the request in flight finish before the process exits.
-#[test]
-fn sigterm_drains_in_flight_requests() {
-    let dir = tempfile::tempdir().unwrap();
+/// Starts `newsroom serve` on a new SQLite database in `dir`, logging at `info`: the process,
+/// the rest of its standard error, and its port.
+fn serve(
+    dir: &tempfile::TempDir,
+) -> (
+    std::process::Child,
+    std::io::Lines<BufReader<std::process::ChildStderr>>,
+    u16,
+) {
     let mut server = Command::new(env!("CARGO_BIN_EXE_newsroom"))
         .env("DATABASE_URL", dir.path().join("n.db"))
         .env("NEWSROOM_BIND", "127.0.0.1:0")
@@ -183,6 +188,22 @@ fn sigterm_drains_in_flight_requests() {
                 .unwrap();
         }
     };
+    (server, lines, port)
+}
+
+fn terminate(server: &std::process::Child) {
+    let killed = Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+}
+
+/// SIGTERM stops accepting and lets the request in flight finish before the process exits.
+#[test]
+fn sigterm_drains_in_flight_requests() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, lines, port) = serve(&dir);
     std::thread::spawn(move || lines.for_each(drop));
 
     // A request the server has accepted and is still reading when the signal comes.
@@ -197,11 +218,7 @@ fn sigterm_drains_in_flight_requests() {
     )
     .unwrap();
     std::thread::sleep(Duration::from_millis(300));
-    let killed = Command::new("kill")
-        .args(["-TERM", &server.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    terminate(&server);
     std::thread::sleep(Duration::from_millis(200));
     stream.write_all(&body.as_bytes()[10..]).unwrap();
     let mut response = String::new();
@@ -212,4 +229,49 @@ fn sigterm_drains_in_flight_requests() {
     );
     let exit = server.wait().unwrap();
     assert!(exit.success(), "exit status {exit:?}");
+}
+
+/// The access log writes a line per request, carrying its request id, within moments (it is
+/// buffered off the request's thread), and nothing logged is lost when the process stops.
+#[test]
+fn every_request_is_logged_promptly_and_nothing_is_lost_at_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, mut lines, port) = serve(&dir);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(
+        stream,
+        "GET /health/live HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    let id = response
+        .lines()
+        .find_map(|l| l.strip_prefix("x-request-id: "))
+        .expect("a request id")
+        .trim()
+        .to_owned();
+    let (seen, logged) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut rest = Vec::new();
+        for line in lines.by_ref().map_while(Result::ok) {
+            if line.contains(&format!("request_id={id}")) {
+                seen.send(line.clone()).unwrap();
+            }
+            rest.push(line);
+        }
+        rest
+    });
+    let line = logged
+        .recv_timeout(Duration::from_secs(2))
+        .expect("no access log line within 2 s");
+    assert!(line.contains("\"GET /health/live HTTP/1.1\" 200"), "{line}");
+    terminate(&server);
+    assert!(server.wait().unwrap().success());
+    let rest = reader.join().unwrap();
+    // The last line, logged just before the exit, still reaches standard error.
+    assert!(
+        rest.last().is_some_and(|l| l.ends_with("stopped")),
+        "{rest:#?}"
+    );
 }
