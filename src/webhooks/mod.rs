@@ -166,40 +166,45 @@ pub struct WebhookWithSecret {
     pub secret: String,
 }
 
-/// The slugs of topics by id, for showing filters.
-fn slugs_of(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<String>, ApiError> {
-    let rows: Vec<(i32, String)> = topics::table
-        .filter(topics::id.eq_any(ids))
-        .select((topics::id, topics::slug))
-        .load(conn)?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| rows.iter().find(|(t, _)| t == id).map(|(_, s)| s.clone()))
+/// Webhooks as the API shows them, with their filters' topic slugs read in one query.
+fn show(conn: &mut DbConnection, rows: Vec<WebhookRow>) -> Result<Vec<Webhook>, ApiError> {
+    let filters: Vec<Option<Vec<i32>>> = rows.iter().map(WebhookRow::topic_ids).collect();
+    let ids: Vec<i32> = filters.iter().flatten().flatten().copied().collect();
+    let slugs: Vec<(i32, String)> = if ids.is_empty() {
+        Vec::new()
+    } else {
+        topics::table
+            .filter(topics::id.eq_any(&ids))
+            .select((topics::id, topics::slug))
+            .load(conn)?
+    };
+    Ok(rows
+        .into_iter()
+        .zip(filters)
+        .map(|(row, filter)| Webhook {
+            events: row.events(),
+            topics: filter.map(|ids| {
+                ids.iter()
+                    .filter_map(|id| slugs.iter().find(|(t, _)| t == id).map(|(_, s)| s.clone()))
+                    .collect()
+            }),
+            id: row.id,
+            url: row.url,
+            description: row.description,
+            active: row.active,
+            disabled_reason: row.disabled_reason,
+            created_at: db::utc(row.created_at),
+            updated_at: db::utc(row.updated_at),
+        })
         .collect())
-}
-
-fn show(conn: &mut DbConnection, row: WebhookRow) -> Result<Webhook, ApiError> {
-    let topics = row
-        .topic_ids()
-        .map(|ids| slugs_of(conn, &ids))
-        .transpose()?;
-    Ok(Webhook {
-        events: row.events(),
-        topics,
-        id: row.id,
-        url: row.url,
-        description: row.description,
-        active: row.active,
-        disabled_reason: row.disabled_reason,
-        created_at: db::utc(row.created_at),
-        updated_at: db::utc(row.updated_at),
-    })
 }
 
 /// Webhook `id` as the API shows it.
 fn shown(conn: &mut DbConnection, id: i32) -> Result<Webhook, ApiError> {
     let row = WebhookRow::find(conn, id)?;
-    show(conn, row)
+    show(conn, vec![row])?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("webhook"))
 }
 
 /// The seq of the last event: a webhook made or enabled now is told of what comes after.
@@ -447,6 +452,7 @@ pub async fn create_webhook(
         body.active,
     )?;
     let created = changes::write(&state, Some(caller.id()), move |tx| {
+        let now = tx.now();
         let conn = tx.conn();
         let count: i64 = webhooks::table.count().get_result(conn)?;
         if count >= MAX_WEBHOOKS {
@@ -456,7 +462,6 @@ pub async fn create_webhook(
         }
         let topic_ids = changes.topic_ids(conn)?.flatten();
         let secret = new_secret();
-        let now = db::now();
         let id: i32 = diesel::insert_into(webhooks::table)
             .values((
                 webhooks::url.eq(changes.url.clone().unwrap_or_default()),
@@ -509,7 +514,7 @@ pub async fn list_webhooks(
             .limit(MAX_WEBHOOKS)
             .select(WebhookRow::as_select())
             .load(conn)?;
-        rows.into_iter().map(|row| show(conn, row)).collect()
+        show(conn, rows)
     })
     .await?;
     Ok(web::Json(WebhookList { data }))
@@ -536,11 +541,7 @@ pub async fn get_webhook(
 ) -> Result<web::Json<Webhook>, ApiError> {
     caller.require(Role::Admin)?;
     let id = id.into_inner().0;
-    let webhook = db::run(&state.pool, move |conn| {
-        let row = WebhookRow::find(conn, id)?;
-        show(conn, row)
-    })
-    .await?;
+    let webhook = db::run(&state.pool, move |conn| shown(conn, id)).await?;
     Ok(web::Json(webhook))
 }
 
@@ -577,6 +578,7 @@ pub async fn update_webhook(
         body.active,
     )?;
     let webhook = changes::write(&state, Some(caller.id()), move |tx| {
+        let now = tx.now();
         let conn = tx.conn();
         let before = WebhookRow::find(conn, id)?;
         let topic_ids = changes.topic_ids(conn)?;
@@ -601,7 +603,7 @@ pub async fn update_webhook(
                 enabled.then(|| webhooks::disabled_reason.eq(None::<String>)),
                 enabled.then(|| webhooks::failing_since.eq(None::<NaiveDateTime>)),
                 after_seq.map(|seq| webhooks::after_seq.eq(seq)),
-                webhooks::updated_at.eq(db::now()),
+                webhooks::updated_at.eq(now),
             ))
             .execute(conn)?;
         shown(conn, id)
@@ -674,14 +676,12 @@ pub async fn rotate_secret(
     caller.require(Role::Admin)?;
     let id = id.into_inner().0;
     let rotated = changes::write(&state, Some(caller.id()), move |tx| {
+        let now = tx.now();
         let conn = tx.conn();
         WebhookRow::find(conn, id)?;
         let secret = new_secret();
         diesel::update(webhooks::table.find(id))
-            .set((
-                webhooks::secret.eq(&secret),
-                webhooks::updated_at.eq(db::now()),
-            ))
+            .set((webhooks::secret.eq(&secret), webhooks::updated_at.eq(now)))
             .execute(conn)?;
         let webhook = shown(conn, id)?;
         Ok(WebhookWithSecret { webhook, secret })
@@ -715,7 +715,7 @@ pub async fn ping_webhook(
     let id = id.into_inner().0;
     let delivery = changes::write(&state, Some(caller.id()), move |tx| {
         WebhookRow::find(tx.conn(), id)?.require_active()?;
-        let now = db::now();
+        let now = tx.now();
         let data = serde_json::json!({ "webhook_id": id });
         let message = dispatch::enqueue(tx, id, None, PING, now, &data)?;
         deliveries(tx.conn(), &[message]).map(|mut d| d.pop())
@@ -967,6 +967,7 @@ pub async fn redeliver(
     caller.require(Role::Admin)?;
     let MessagePath { id, message_id } = path.into_inner();
     let delivery = changes::write(&state, Some(caller.id()), move |tx: &mut Tx| {
+        let now = tx.now();
         let conn = tx.conn();
         WebhookRow::find(conn, id)?.require_active()?;
         let found: Option<i32> = webhook_messages::table
@@ -980,7 +981,7 @@ pub async fn redeliver(
             .set((
                 webhook_messages::status.eq(DeliveryStatus::Pending.as_str()),
                 webhook_messages::attempts.eq(0),
-                webhook_messages::next_attempt_at.eq(db::now()),
+                webhook_messages::next_attempt_at.eq(now),
                 webhook_messages::claimed_until.eq(None::<NaiveDateTime>),
             ))
             .execute(conn)?;
