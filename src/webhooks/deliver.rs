@@ -56,12 +56,25 @@ pub fn signature(secret: &str, id: &str, timestamp: i64, body: &str) -> Option<S
     Some(format!("v1,{}", BASE64.encode(mac.finalize().into_bytes())))
 }
 
-/// Whether a message is due whose endpoint is active.
+/// The endpoints with a message in flight at `now`.
+fn busy(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<i32>, ApiError> {
+    Ok(webhook_messages::table
+        .filter(webhook_messages::status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(webhook_messages::claimed_until.gt(now))
+        .select(webhook_messages::webhook_id)
+        .distinct()
+        .load(conn)?)
+}
+
+/// Whether a message could be claimed: due, its endpoint active and with none in flight (a
+/// read, so that a process whose endpoints are all busy takes no write turn for nothing).
 fn any_due(conn: &mut DbConnection) -> Result<bool, ApiError> {
     let now = db::now();
+    let busy = busy(conn, now)?;
     let due: Option<i32> = webhook_messages::table
         .inner_join(webhooks::table)
         .filter(webhooks::active.eq(true))
+        .filter(webhook_messages::webhook_id.ne_all(&busy))
         .filter(webhook_messages::status.eq(DeliveryStatus::Pending.as_str()))
         .filter(webhook_messages::next_attempt_at.le(now))
         .filter(
@@ -80,12 +93,7 @@ fn claim(tx: &mut Tx, room: usize) -> Result<Vec<Claimed>, ApiError> {
     let now = tx.now();
     let conn = tx.conn();
     let pending = DeliveryStatus::Pending.as_str();
-    let busy: Vec<i32> = webhook_messages::table
-        .filter(webhook_messages::status.eq(pending))
-        .filter(webhook_messages::claimed_until.gt(now))
-        .select(webhook_messages::webhook_id)
-        .distinct()
-        .load(conn)?;
+    let busy = busy(conn, now)?;
     let due: Vec<(i32, i32)> = webhook_messages::table
         .inner_join(webhooks::table)
         .filter(webhooks::active.eq(true))
