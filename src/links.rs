@@ -10,8 +10,11 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use serde_json::value::RawValue;
+
 use crate::articles::{
-    can_see, for_write, public_at, readable, summaries, ArticleKey, ArticleRow, ArticleSummary,
+    can_see, cards, for_write, public_at, readable, summaries, ArticleKey, ArticleRow,
+    ArticleSummary,
 };
 use crate::auth::{Caller, MaybeCaller};
 use crate::changes::{self, events::ArticleState, Tx};
@@ -75,7 +78,9 @@ pub enum Origin {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct RelatedItem {
-    pub article: ArticleSummary,
+    /// The linked article's card, as feeds list it.
+    #[schema(value_type = ArticleSummary)]
+    pub article: Box<RawValue>,
     /// For suggestions always `related`.
     pub relation: Relation,
     pub origin: Origin,
@@ -115,28 +120,49 @@ fn curated(
         .collect())
 }
 
-/// Public articles sharing topics with `article_id` (among the newest `3 × limit`, at least
-/// 30, of each of its topics), most shared topics first, then newest; never the article itself
-/// nor anything in `exclude`.
+/// Every curated link of an article in order: (target, relation, whether the target is public
+/// now), in one statement.
+fn links_of(
+    conn: &mut DbConnection,
+    article_id: i32,
+) -> Result<Vec<(i32, Relation, bool)>, ApiError> {
+    let rows: Vec<(i32, String, Option<bool>)> = related_links::table
+        .inner_join(articles_table::table.on(articles_table::id.eq(related_links::target_id)))
+        .filter(related_links::article_id.eq(article_id))
+        .order((
+            related_links::position.asc(),
+            related_links::target_id.asc(),
+        ))
+        .select((
+            related_links::target_id,
+            related_links::relation,
+            public_at(db::now()),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(target, rel, public)| (target, Relation::parse(&rel), public == Some(true)))
+        .collect())
+}
+
+/// Public articles sharing topics with `article_id` (its direct `topics`; among the newest
+/// `3 × limit`, at least 30, of each), most shared topics first, then newest; never the article
+/// itself nor anything in `exclude`. Their ids, in that order.
 fn suggestions(
     conn: &mut DbConnection,
     article_id: i32,
+    own_topics: &[i32],
     exclude: &[i32],
     limit: i64,
-) -> Result<Vec<ArticleRow>, ApiError> {
-    if limit <= 0 {
+) -> Result<Vec<i32>, ApiError> {
+    if limit <= 0 || own_topics.is_empty() {
         return Ok(Vec::new());
     }
-    let own_topics: Vec<i32> = article_topics::table
-        .filter(article_topics::article_id.eq(article_id))
-        .filter(article_topics::direct.eq(true))
-        .select(article_topics::topic_id)
-        .load(conn)?;
     // The candidates: the newest public articles of each of its topics (a few topics at most),
     // so the cost does not grow with the topics' archives.
     let now = db::now();
     let mut candidates: Vec<i32> = Vec::new();
-    for topic in &own_topics {
+    for topic in own_topics {
         candidates.extend(
             article_topics::table
                 .filter(article_topics::topic_id.eq(topic))
@@ -173,43 +199,81 @@ fn suggestions(
         ))
         .limit(limit)
         .load(conn)?;
-    let ids: Vec<i32> = ranked.iter().map(|(id, _, _)| *id).collect();
-    let mut rows: HashMap<i32, ArticleRow> = articles_table::table
-        .filter(articles_table::id.eq_any(&ids))
-        .select(ArticleRow::as_select())
-        .load::<ArticleRow>(conn)?
-        .into_iter()
-        .map(|row| (row.id, row))
-        .collect();
-    Ok(ids.into_iter().filter_map(|id| rows.remove(&id)).collect())
+    Ok(ranked.into_iter().map(|(id, _, _)| id).collect())
 }
 
-/// The related list of `article_id`: curated links (public targets), then suggestions unless
-/// `suggest` is false, `limit` items at most. A constant number of queries.
+/// The topics an article is filed under directly, in order.
+pub fn direct_topics(conn: &mut DbConnection, article_id: i32) -> Result<Vec<i32>, ApiError> {
+    Ok(article_topics::table
+        .filter(article_topics::article_id.eq(article_id))
+        .filter(article_topics::direct.eq(true))
+        .order(article_topics::position)
+        .select(article_topics::topic_id)
+        .load(conn)?)
+}
+
+/// The related list of `article_id` (filed directly under `topics`): curated links (public
+/// targets), then suggestions unless `suggest` is false, `limit` items at most, as stored
+/// cards; the same for every caller. Adds the list's keys: the article's (its links), every
+/// curated target's (a hidden one shows again when it is published or restored), each item's,
+/// and with suggestions the lists of its topics (a newly published article there may become
+/// one). A constant number of queries.
 pub fn related(
     conn: &mut DbConnection,
     article_id: i32,
+    topics: &[i32],
     limit: i64,
     suggest: bool,
+    keys: &mut Keys,
 ) -> Result<Vec<RelatedItem>, ApiError> {
-    let picked = curated(conn, article_id, false, limit)?;
-    let listed: Vec<i32> = picked.iter().map(|(row, _)| row.id).collect();
+    let links = links_of(conn, article_id)?;
+    keys.add(crate::keys::article(article_id));
+    for (target, _, _) in &links {
+        keys.add(crate::keys::article(*target));
+    }
+    let picked: Vec<(i32, Relation)> = links
+        .into_iter()
+        .filter(|(_, _, public)| *public)
+        .map(|(target, relation, _)| (target, relation))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect();
+    let mut ids: Vec<i32> = picked.iter().map(|(id, _)| *id).collect();
     let remaining = if suggest {
         limit - picked.len() as i64
     } else {
         0
     };
-    let suggested = suggestions(conn, article_id, &listed, remaining)?;
-    let entries = picked
+    if suggest {
+        for topic in topics {
+            keys.add(crate::keys::list_topic(*topic));
+        }
+    }
+    let suggested = suggestions(conn, article_id, topics, &ids, remaining)?;
+    ids.extend(&suggested);
+    let labels: HashMap<i32, (Relation, Origin)> = picked
         .into_iter()
-        .map(|(row, relation)| (row, relation, Origin::Curated))
+        .map(|(id, relation)| (id, (relation, Origin::Curated)))
         .chain(
             suggested
                 .into_iter()
-                .map(|row| (row, Relation::Related, Origin::Suggested)),
+                .map(|id| (id, (Relation::Related, Origin::Suggested))),
         )
         .collect();
-    items(conn, entries)
+    Ok(cards::public(conn, &ids)?
+        .into_iter()
+        .map(|card| {
+            card.add_keys(keys);
+            let (relation, origin) = labels
+                .get(&card.id)
+                .copied()
+                .unwrap_or((Relation::Related, Origin::Suggested));
+            RelatedItem {
+                article: card.json,
+                relation,
+                origin,
+            }
+        })
+        .collect())
 }
 
 /// Related items from rows in order, with one query for all their topics and one for bylines.
@@ -221,45 +285,18 @@ fn items(
         .into_iter()
         .map(|(row, relation, origin)| (row, (relation, origin)))
         .unzip();
-    Ok(summaries(conn, rows)?
+    summaries(conn, rows)?
         .into_iter()
         .zip(labels)
-        .map(|(article, (relation, origin))| RelatedItem {
-            article,
-            relation,
-            origin,
+        .map(|(article, (relation, origin))| {
+            Ok(RelatedItem {
+                article: serde_json::value::to_raw_value(&article)
+                    .map_err(|e| ApiError::internal(format!("cannot render an item: {e}")))?,
+                relation,
+                origin,
+            })
         })
-        .collect())
-}
-
-/// The keys of the related list beneath article `id` (its links), each item's, every curated
-/// target's (a hidden one shows again when it is published or restored), and with suggestions
-/// the lists of the article's `topics` (a newly published article there may become one).
-pub fn related_keys(
-    conn: &mut DbConnection,
-    keys: &mut Keys,
-    id: i32,
-    topics: &[i32],
-    items: &[RelatedItem],
-    suggest: bool,
-) -> Result<(), ApiError> {
-    keys.add(crate::keys::article(id));
-    let targets: Vec<i32> = related_links::table
-        .filter(related_links::article_id.eq(id))
-        .select(related_links::target_id)
-        .load(conn)?;
-    for target in targets {
-        keys.add(crate::keys::article(target));
-    }
-    for item in items {
-        item.article.add_keys(keys);
-    }
-    if suggest {
-        for topic in topics {
-            keys.add(crate::keys::list_topic(*topic));
-        }
-    }
-    Ok(())
+        .collect()
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -304,14 +341,9 @@ pub async fn list_related(
         if !can_see(conn, &row, caller.0.as_ref())? {
             return Err(ApiError::not_found("article"));
         }
-        let data = related(conn, row.id, limit, suggest)?;
-        let topics: Vec<i32> = article_topics::table
-            .filter(article_topics::article_id.eq(row.id))
-            .filter(article_topics::direct.eq(true))
-            .select(article_topics::topic_id)
-            .load(conn)?;
+        let topics = direct_topics(conn, row.id)?;
         let mut keys = Keys::default();
-        related_keys(conn, &mut keys, row.id, &topics, &data, suggest)?;
+        let data = related(conn, row.id, &topics, limit, suggest, &mut keys)?;
         Ok((data, keys))
     })
     .await?;

@@ -10,7 +10,9 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::search;
+use serde_json::value::RawValue;
+
+use super::{cards, search};
 use super::{summaries, ArticleRow, ArticleSummary};
 use crate::auth::MaybeCaller;
 use crate::db::schema::{article_authors, article_topics, articles, users};
@@ -225,9 +227,9 @@ impl Listing {
 }
 
 impl Listing {
-    /// The surrogate keys of a page: the lists it is a page of (the unfiltered list, or those
-    /// of its topic, author and language; searches), and every article it shows.
-    fn keys(&self, (topic, author): (Option<i32>, Option<i32>), items: &[ArticleSummary]) -> Keys {
+    /// The surrogate keys of a page but its items': the lists it is a page of (the unfiltered
+    /// list, or those of its topic, author and language; searches).
+    fn keys(&self, (topic, author): (Option<i32>, Option<i32>)) -> Keys {
         let mut out = Keys::default();
         if self.q.is_some() {
             out.add(keys::SEARCH);
@@ -243,9 +245,6 @@ impl Listing {
         }
         if topic.is_none() && author.is_none() && self.language.is_none() {
             out.add(keys::LIST);
-        }
-        for item in items {
-            item.add_keys(&mut out);
         }
         out
     }
@@ -374,12 +373,19 @@ macro_rules! by_time {
     };
 }
 
-/// One page of rows, each with its rank when sorting by relevance.
+/// Where an item stands in the orders a list can have: (id, published_at, updated_at).
+type Place = (i32, Option<NaiveDateTime>, NaiveDateTime);
+
+/// What a page query selects: the item's place, not the item.
+type PlaceColumns = (articles::id, articles::published_at, articles::updated_at);
+const PLACE: PlaceColumns = (articles::id, articles::published_at, articles::updated_at);
+
+/// One page of places, each with its rank when sorting by relevance.
 fn page(
     conn: &mut DbConnection,
     listing: &Listing,
     (topic, author): (Option<i32>, Option<i32>),
-) -> Result<Vec<(ArticleRow, Option<f64>)>, ApiError> {
+) -> Result<Vec<(Place, Option<f64>)>, ApiError> {
     let now = db::now();
     // A search narrows the listing to its candidates, ranked once.
     // The pool holds only what the caller may read: the public what is public; staff
@@ -422,7 +428,7 @@ fn page(
         let mut query = article_topics::table
             .inner_join(articles::table)
             .filter(article_topics::topic_id.eq(topic))
-            .select(ArticleRow::as_select())
+            .select(PLACE)
             .limit(limit)
             .into_boxed();
         query = match listing.visibility {
@@ -448,7 +454,7 @@ fn page(
         let mut query = article_authors::table
             .inner_join(articles::table)
             .filter(article_authors::user_id.eq(author))
-            .select(ArticleRow::as_select())
+            .select(PLACE)
             .limit(limit)
             .into_boxed();
         query = match listing.visibility {
@@ -538,7 +544,7 @@ fn listed(
     listing: &Listing,
     mut query: Filtered,
     cursor_at: Option<(NaiveDateTime, i32)>,
-) -> Result<Vec<(ArticleRow, Option<f64>)>, ApiError> {
+) -> Result<Vec<(Place, Option<f64>)>, ApiError> {
     let limit = listing.limit + 1;
     match listing.sort {
         Sort::NewestFirst | Sort::OldestFirst => {
@@ -561,7 +567,7 @@ fn listed(
         }
     }
     Ok(query
-        .select(ArticleRow::as_select())
+        .select(PLACE)
         .limit(limit)
         .load(conn)?
         .into_iter()
@@ -577,7 +583,7 @@ fn relevant(
     listing: &Listing,
     mut ranked: Vec<(i32, f64)>,
     filtered: impl Fn(Vec<i32>) -> Filtered,
-) -> Result<Vec<(ArticleRow, Option<f64>)>, ApiError> {
+) -> Result<Vec<(Place, Option<f64>)>, ApiError> {
     ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.cmp(&a.0)));
     if let Some(cursor) = &listing.cursor {
         let rank = cursor.rank.unwrap_or(f64::MAX);
@@ -589,13 +595,12 @@ fn relevant(
     let mut chunk = wanted * 2;
     while page.len() < wanted && !rest.is_empty() {
         let (batch, later) = rest.split_at(chunk.min(rest.len()));
-        let mut rows: HashMap<i32, ArticleRow> =
-            filtered(batch.iter().map(|(id, _)| *id).collect())
-                .select(ArticleRow::as_select())
-                .load(conn)?
-                .into_iter()
-                .map(|row: ArticleRow| (row.id, row))
-                .collect();
+        let mut rows: HashMap<i32, Place> = filtered(batch.iter().map(|(id, _)| *id).collect())
+            .select(PLACE)
+            .load(conn)?
+            .into_iter()
+            .map(|place: Place| (place.0, place))
+            .collect();
         page.extend(
             batch
                 .iter()
@@ -629,8 +634,26 @@ pub fn latest(
         own: None,
     };
     let resolved = resolve(conn, &listing)?;
-    let (rows, _) = pagination::split_page(page(conn, &listing, resolved)?, limit);
-    summaries(conn, rows.into_iter().map(|(row, _)| row).collect())
+    let (places, _) = pagination::split_page(page(conn, &listing, resolved)?, limit);
+    let ids: Vec<i32> = places.iter().map(|((id, _, _), _)| *id).collect();
+    let rows = ArticleRow::in_order(conn, &ids)?;
+    summaries(conn, rows)
+}
+
+/// A page of the public feed: the stored cards, copied into the response as they are.
+#[derive(Serialize)]
+pub struct CardPage {
+    pub data: Vec<Box<RawValue>>,
+    pub next_cursor: Option<String>,
+}
+
+/// The body of a list: cards for the public, summaries made for staff (their lists show
+/// states a card does not: drafts, the schedule, the trash).
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum PageBody {
+    Cards(CardPage),
+    Summaries(ArticlePage),
 }
 
 /// List articles
@@ -655,28 +678,43 @@ pub async fn list_articles(
     state: web::Data<AppState>,
     caller: MaybeCaller,
     query: web::Query<ListArticlesQuery>,
-) -> Result<Tagged<web::Json<ArticlePage>>, ApiError> {
+) -> Result<Tagged<web::Json<PageBody>>, ApiError> {
     let listing = Listing::parse(query.into_inner(), caller.0.as_ref())?;
     let (page, keys) = db::run(&state.pool, move |conn| {
         let resolved = resolve(conn, &listing)?;
-        let rows = page(conn, &listing, resolved)?;
-        let (rows, more) = pagination::split_page(rows, listing.limit);
-        let next_cursor = match rows.last() {
-            Some((row, rank)) if more => Some(pagination::encode_cursor(&Cursor {
-                sort: listing.sort,
-                at: match listing.sort {
-                    Sort::RecentlyUpdated => Some(micros(row.updated_at)),
-                    Sort::Relevance => None,
-                    _ => row.published_at.map(micros),
-                },
-                rank: *rank,
-                id: row.id,
-            })),
+        let places = page(conn, &listing, resolved)?;
+        let (places, more) = pagination::split_page(places, listing.limit);
+        let next_cursor = match places.last() {
+            Some(((id, published_at, updated_at), rank)) if more => {
+                Some(pagination::encode_cursor(&Cursor {
+                    sort: listing.sort,
+                    at: match listing.sort {
+                        Sort::RecentlyUpdated => Some(micros(*updated_at)),
+                        Sort::Relevance => None,
+                        _ => published_at.map(micros),
+                    },
+                    rank: *rank,
+                    id: *id,
+                }))
+            }
             _ => None,
         };
-        let data = summaries(conn, rows.into_iter().map(|(row, _)| row).collect())?;
-        let keys = listing.keys(resolved, &data);
-        Ok((ArticlePage { data, next_cursor }, keys))
+        let ids: Vec<i32> = places.iter().map(|((id, _, _), _)| *id).collect();
+        let mut keys = listing.keys(resolved);
+        if listing.visibility == Visibility::Public {
+            let cards = cards::public(conn, &ids)?;
+            for card in &cards {
+                card.add_keys(&mut keys);
+            }
+            let data = cards.into_iter().map(|card| card.json).collect();
+            return Ok((PageBody::Cards(CardPage { data, next_cursor }), keys));
+        }
+        let rows = ArticleRow::in_order(conn, &ids)?;
+        let data = summaries(conn, rows)?;
+        for item in &data {
+            item.add_keys(&mut keys);
+        }
+        Ok((PageBody::Summaries(ArticlePage { data, next_cursor }), keys))
     })
     .await?;
     Ok(Tagged(web::Json(page), keys))

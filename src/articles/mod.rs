@@ -1,6 +1,7 @@
 //! Articles: the wire types, loading with topics and bylines in a constant number of queries,
 //! visibility, and the single-article endpoints. Writing lives in `write`, listing in `feed`.
 
+pub mod cards;
 pub mod feed;
 pub mod html;
 pub mod safety;
@@ -130,6 +131,18 @@ impl ArticleRow {
     /// The article's entity tag: it changes with every change (`version`).
     pub fn etag(&self) -> String {
         etag_of(self.version)
+    }
+
+    /// The rows of `ids` in the order of `ids`, in one statement; an id not found is left out.
+    pub fn in_order(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Self>, ApiError> {
+        let mut rows: HashMap<i32, Self> = articles::table
+            .filter(articles::id.eq_any(ids))
+            .select(Self::as_select())
+            .load::<Self>(conn)?
+            .into_iter()
+            .map(|row| (row.id, row))
+            .collect();
+        Ok(ids.iter().filter_map(|id| rows.remove(id)).collect())
     }
 
     pub fn find(conn: &mut DbConnection, key: &Key) -> Result<Option<Self>, ApiError> {
@@ -439,20 +452,6 @@ impl ArticleSummary {
     }
 }
 
-impl Article {
-    /// The keys of its page: the article, and with its related items theirs, and the topics
-    /// whose newest articles the suggestions come from.
-    fn page_keys(&self, conn: &mut DbConnection) -> Result<Keys, ApiError> {
-        let mut keys = Keys::default();
-        self.summary.add_keys(&mut keys);
-        if let Some(related) = &self.related {
-            let topics: Vec<i32> = self.summary.topics.iter().map(|t| t.id).collect();
-            crate::links::related_keys(conn, &mut keys, self.summary.id, &topics, related, true)?;
-        }
-        Ok(keys)
-    }
-}
-
 /// Get an article
 ///
 /// By id or slug. Published articles are public; anything else is visible only to its authors
@@ -505,15 +504,21 @@ pub async fn get_article(
             if can_see(conn, &row, caller)? {
                 let id = row.id;
                 let mut article = load(conn, row)?;
+                // The keys of its page: the article, and with its related items theirs, and
+                // the topics whose newest articles the suggestions come from.
+                let mut keys = Keys::default();
+                article.summary.add_keys(&mut keys);
                 if with_related {
+                    let topics: Vec<i32> = article.summary.topics.iter().map(|t| t.id).collect();
                     article.related = Some(crate::links::related(
                         conn,
                         id,
+                        &topics,
                         crate::links::EMBEDDED,
                         true,
+                        &mut keys,
                     )?);
                 }
-                let keys = article.page_keys(conn)?;
                 return Ok(Found::Article(Box::new(article), keys));
             }
             return Err(ApiError::not_found("article"));

@@ -180,6 +180,9 @@ impl<'c> Tx<'c> {
             stamped,
             schedule,
         } = self;
+        // The cards of every article changed, or shown differently (a topic renamed).
+        let cards: BTreeSet<i32> = touched.keys().chain(&stamped).copied().collect();
+        crate::articles::cards::refresh(conn, &cards.into_iter().collect::<Vec<_>>())?;
         if pending.is_empty() {
             for (id, (pending_live, was_public)) in touched {
                 diesel::update(articles::table.find(id))

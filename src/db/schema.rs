@@ -10,6 +10,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_cards (article_id) {
+        article_id -> Int4,
+        card -> Text,
+        keys -> Text,
+    }
+}
+
+diesel::table! {
     article_revisions (id) {
         id -> Int4,
         article_id -> Int4,
@@ -231,6 +239,7 @@ diesel::table! {
 
 diesel::joinable!(article_authors -> articles (article_id));
 diesel::joinable!(article_authors -> users (user_id));
+diesel::joinable!(article_cards -> articles (article_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_revisions -> users (changed_by));
 diesel::joinable!(article_slugs -> articles (article_id));
@@ -244,6 +253,7 @@ diesel::joinable!(webhook_messages -> webhooks (webhook_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     article_authors,
+    article_cards,
     article_revisions,
     article_slugs,
     article_tombstones,

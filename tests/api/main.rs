@@ -28,6 +28,7 @@ macro_rules! backend_tests {
 mod articles;
 mod auth;
 mod authors;
+mod cards;
 mod cli;
 mod concurrency;
 mod delivery;

@@ -1,0 +1,122 @@
+//! Cards: each article's summary as the public sees it, stored as the JSON a feed item or a
+//! related item shows, with the surrogate keys of that card. The write path renders them in
+//! the transaction of every change that alters one (`changes::Tx`: the article itself, its
+//! topics, its bylines, a topic renamed or a byline's profile); public lists read one narrow
+//! row per item instead of the article, its topics and its bylines, and copy the JSON into the
+//! response as it is.
+//!
+//! A card is only ever shown while its article is public, so it says `published` whatever the
+//! stored state's time (a scheduled article's card is ready for the instant it comes due).
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+use serde_json::value::RawValue;
+
+use super::{public_at, summaries, ArticleRow, Status};
+use crate::db::schema::{article_cards, articles};
+use crate::db::{self, DbConnection};
+use crate::error::ApiError;
+use crate::keys::Keys;
+
+/// How many cards are rendered and written per statement.
+const BATCH: usize = 500;
+
+/// A stored card: the summary's JSON and its keys.
+#[derive(Debug, Clone, Queryable)]
+pub struct Card {
+    pub id: i32,
+    pub json: Box<RawValue>,
+    keys: String,
+}
+
+impl Card {
+    /// Adds the card's keys (the article, its topics and its bylines).
+    pub fn add_keys(&self, keys: &mut Keys) {
+        for key in self.keys.split(' ').filter(|k| !k.is_empty()) {
+            keys.add(key);
+        }
+    }
+}
+
+/// The cards of those of `ids` that are public now, in the order of `ids`, in one statement.
+/// The visibility is checked in the same statement, so a page whose items were chosen a moment
+/// before never shows one that has left the public since.
+pub fn public(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Card>, ApiError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(i32, String, String)> = article_cards::table
+        .inner_join(articles::table)
+        .filter(article_cards::article_id.eq_any(ids))
+        .filter(public_at(db::now()))
+        .select((
+            article_cards::article_id,
+            article_cards::card,
+            article_cards::keys,
+        ))
+        .load(conn)?;
+    let mut by_id: HashMap<i32, Card> = HashMap::with_capacity(rows.len());
+    for (id, json, keys) in rows {
+        let json = RawValue::from_string(json)
+            .map_err(|e| ApiError::internal(format!("article {id} has a broken card: {e}")))?;
+        by_id.insert(id, Card { id, json, keys });
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// Renders the cards of those of `ids` that exist and stores them in place of their old ones.
+/// Only the write path calls it, inside its transaction.
+pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiError> {
+    for chunk in ids.chunks(BATCH) {
+        let rows: Vec<ArticleRow> = articles::table
+            .filter(articles::id.eq_any(chunk))
+            .select(ArticleRow::as_select())
+            .load(conn)?;
+        let stored: Vec<(i32, bool)> = rows
+            .iter()
+            .map(|r| (r.id, r.status == super::stored::PUBLISHED))
+            .collect();
+        let mut cards = Vec::with_capacity(rows.len());
+        for (mut summary, (id, published)) in summaries(conn, rows)?.into_iter().zip(stored) {
+            if published {
+                summary.status = Status::Published;
+            }
+            let mut keys = Keys::default();
+            summary.add_keys(&mut keys);
+            let json = serde_json::to_string(&summary)
+                .map_err(|e| ApiError::internal(format!("cannot render a card: {e}")))?;
+            let keys = keys.into_vec().join(" ");
+            cards.push((
+                article_cards::article_id.eq(id),
+                article_cards::card.eq(json),
+                article_cards::keys.eq(keys),
+            ));
+        }
+        diesel::delete(article_cards::table.filter(article_cards::article_id.eq_any(chunk)))
+            .execute(conn)?;
+        // Multi-row inserts are built per backend, not for the connection over both.
+        match conn {
+            DbConnection::Postgresql(c) => diesel::insert_into(article_cards::table)
+                .values(&cards)
+                .execute(c)?,
+            DbConnection::Sqlite(c) => diesel::insert_into(article_cards::table)
+                .values(&cards)
+                .execute(c)?,
+        };
+    }
+    Ok(())
+}
+
+/// Renders the cards of the articles that have none (a database from before cards, or one
+/// filled by a bulk loader); returns how many. Only the write path calls it.
+pub(crate) fn build_missing(conn: &mut DbConnection) -> Result<usize, ApiError> {
+    let missing: Vec<i32> = articles::table
+        .left_join(article_cards::table)
+        .filter(article_cards::article_id.is_null())
+        .select(articles::id)
+        .order(articles::id)
+        .load(conn)?;
+    refresh(conn, &missing)?;
+    Ok(missing.len())
+}
