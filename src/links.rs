@@ -18,7 +18,7 @@ use crate::articles::{
 };
 use crate::auth::{Caller, MaybeCaller};
 use crate::changes::{self, events::ArticleState, Tx};
-use crate::db::schema::{article_topics, articles as articles_table, related_links};
+use crate::db::schema::{article_cards, article_topics, articles as articles_table, related_links};
 use crate::db::{self, DbConnection};
 use crate::domain::Key;
 use crate::error::{ApiError, FieldError};
@@ -127,7 +127,7 @@ fn links_of(
     article_id: i32,
 ) -> Result<Vec<(i32, Relation, bool)>, ApiError> {
     let rows: Vec<(i32, String, Option<bool>)> = related_links::table
-        .inner_join(articles_table::table.on(articles_table::id.eq(related_links::target_id)))
+        .inner_join(article_cards::table.on(article_cards::article_id.eq(related_links::target_id)))
         .filter(related_links::article_id.eq(article_id))
         .order((
             related_links::position.asc(),
@@ -136,7 +136,7 @@ fn links_of(
         .select((
             related_links::target_id,
             related_links::relation,
-            public_at(db::now()),
+            article_cards::public_from.le(db::now()),
         ))
         .load(conn)?;
     Ok(rows

@@ -10,6 +10,9 @@ use utoipa::openapi::{OpenApi as Document, RefOr};
 
 struct Route {
     def: ResourceDef,
+    /// The pattern up to its first parameter: a path that does not start with it cannot
+    /// match, which is cheaper to tell than by the pattern's regex.
+    prefix: String,
     methods: Vec<Method>,
     /// The query parameters of its GET, sorted.
     query: Vec<String>,
@@ -31,6 +34,10 @@ fn query_names(op: Option<&Operation>) -> Vec<String> {
     names
 }
 
+fn literal_prefix(pattern: &str) -> String {
+    pattern.split('{').next().unwrap_or_default().to_owned()
+}
+
 impl RouteTable {
     pub fn new(doc: &Document) -> Self {
         let mut table: Vec<Route> = doc
@@ -49,6 +56,7 @@ impl RouteTable {
                 ];
                 Route {
                     def: ResourceDef::new(path.as_str()),
+                    prefix: literal_prefix(path),
                     methods: methods
                         .into_iter()
                         .filter_map(|(m, present)| present.then_some(m))
@@ -59,6 +67,7 @@ impl RouteTable {
             .collect();
         table.push(Route {
             def: ResourceDef::new("/openapi.json"),
+            prefix: "/openapi.json".into(),
             methods: vec![Method::GET, Method::HEAD],
             query: Vec::new(),
         });
@@ -68,7 +77,11 @@ impl RouteTable {
     /// The routes a path matches. A literal path (`/users/me`) takes precedence over a
     /// template it also matches (`/users/{id}`), as in routing.
     fn matching(&self, path: &str) -> Vec<&Route> {
-        let matching: Vec<&Route> = self.0.iter().filter(|r| r.def.is_match(path)).collect();
+        let matching: Vec<&Route> = self
+            .0
+            .iter()
+            .filter(|r| path.starts_with(&r.prefix) && r.def.is_match(path))
+            .collect();
         let literal: Vec<&Route> = matching
             .iter()
             .copied()

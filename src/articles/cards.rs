@@ -10,10 +10,11 @@
 
 use std::collections::HashMap;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::value::RawValue;
 
-use super::{public_at, summaries, ArticleRow, Status};
+use super::{summaries, ArticleRow, Status};
 use crate::db::schema::{article_cards, articles};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
@@ -23,7 +24,7 @@ use crate::keys::Keys;
 const BATCH: usize = 500;
 
 /// A stored card: the summary's JSON and its keys.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone)]
 pub struct Card {
     pub id: i32,
     pub json: Box<RawValue>,
@@ -31,6 +32,12 @@ pub struct Card {
 }
 
 impl Card {
+    pub fn new(id: i32, json: String, keys: String) -> Result<Self, ApiError> {
+        let json = RawValue::from_string(json)
+            .map_err(|e| ApiError::internal(format!("article {id} has a broken card: {e}")))?;
+        Ok(Self { id, json, keys })
+    }
+
     /// Adds the card's keys (the article, its topics and its bylines).
     pub fn add_keys(&self, keys: &mut Keys) {
         for key in self.keys.split(' ').filter(|k| !k.is_empty()) {
@@ -47,9 +54,8 @@ pub fn public(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Card>, ApiErro
         return Ok(Vec::new());
     }
     let rows: Vec<(i32, String, String)> = article_cards::table
-        .inner_join(articles::table)
         .filter(article_cards::article_id.eq_any(ids))
-        .filter(public_at(db::now()))
+        .filter(article_cards::public_from.le(db::now()))
         .select((
             article_cards::article_id,
             article_cards::card,
@@ -58,9 +64,7 @@ pub fn public(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Card>, ApiErro
         .load(conn)?;
     let mut by_id: HashMap<i32, Card> = HashMap::with_capacity(rows.len());
     for (id, json, keys) in rows {
-        let json = RawValue::from_string(json)
-            .map_err(|e| ApiError::internal(format!("article {id} has a broken card: {e}")))?;
-        by_id.insert(id, Card { id, json, keys });
+        by_id.insert(id, Card::new(id, json, keys)?);
     }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
@@ -73,15 +77,20 @@ pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiErr
             .filter(articles::id.eq_any(chunk))
             .select(ArticleRow::as_select())
             .load(conn)?;
-        let stored: Vec<(i32, bool)> = rows
+        let public_from: Vec<Option<NaiveDateTime>> = rows
             .iter()
-            .map(|r| (r.id, r.status == super::stored::PUBLISHED))
+            .map(|r| {
+                let published = r.status == super::stored::PUBLISHED && r.deleted_at.is_none();
+                r.published_at.filter(|_| published)
+            })
             .collect();
         let mut cards = Vec::with_capacity(rows.len());
-        for (mut summary, (id, published)) in summaries(conn, rows)?.into_iter().zip(stored) {
-            if published {
+        for (mut summary, public_from) in summaries(conn, rows)?.into_iter().zip(public_from) {
+            if public_from.is_some() {
                 summary.status = Status::Published;
             }
+            let id = summary.id;
+            let language = summary.language.clone();
             let mut keys = Keys::default();
             summary.add_keys(&mut keys);
             let json = serde_json::to_string(&summary)
@@ -89,6 +98,8 @@ pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiErr
             let keys = keys.into_vec().join(" ");
             cards.push((
                 article_cards::article_id.eq(id),
+                article_cards::public_from.eq(public_from),
+                article_cards::language.eq(language),
                 article_cards::card.eq(json),
                 article_cards::keys.eq(keys),
             ));

@@ -15,7 +15,7 @@ use serde_json::value::RawValue;
 use super::{cards, search};
 use super::{summaries, ArticleRow, ArticleSummary};
 use crate::auth::MaybeCaller;
-use crate::db::schema::{article_authors, article_topics, articles, users};
+use crate::db::schema::{article_authors, article_cards, article_topics, articles, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{language_tag, stored_time, Key, Role};
 use crate::error::ApiError;
@@ -227,6 +227,45 @@ impl Listing {
 }
 
 impl Listing {
+    /// The cursor's place in a time order: (time, id).
+    fn cursor_at(&self) -> Result<Option<(NaiveDateTime, i32)>, ApiError> {
+        self.cursor
+            .as_ref()
+            .and_then(|c| c.at.map(|at| (at, c.id)))
+            .map(|(at, id)| from_micros(at).map(|at| (at, id)))
+            .transpose()
+    }
+
+    /// The upper bound of public publication times: now, or newest first after a cursor, the
+    /// cursor's time. One upper bound (the lower of the two) lets the index range start at
+    /// the cursor: with two, SQLite cannot tell which is tighter (bound values do not steer
+    /// its plans) and may walk every newer entry, so a page 50,000 deep cost 17 times the
+    /// first.
+    fn visible_until(
+        &self,
+        now: NaiveDateTime,
+        cursor_at: Option<(NaiveDateTime, i32)>,
+    ) -> NaiveDateTime {
+        match (self.sort, cursor_at) {
+            (Sort::NewestFirst, Some((at, _))) if at < now => at,
+            _ => now,
+        }
+    }
+
+    /// The cursor of the page after the one ending with article `id`, at `at` in a time
+    /// order (publication or change) or at `rank` in a search.
+    fn cursor_after(&self, id: i32, at: Option<NaiveDateTime>, rank: Option<f64>) -> String {
+        pagination::encode_cursor(&Cursor {
+            sort: self.sort,
+            at: match self.sort {
+                Sort::Relevance => None,
+                _ => at.map(micros),
+            },
+            rank,
+            id,
+        })
+    }
+
     /// The surrogate keys of a page but its items': the lists it is a page of (the unfiltered
     /// list, or those of its topic, author and language; searches).
     fn keys(&self, (topic, author): (Option<i32>, Option<i32>)) -> Keys {
@@ -399,23 +438,12 @@ fn page(
         Some(q) => Some(search::candidates(conn, q, pool)?),
         None => None,
     };
-    let cursor_at = listing
-        .cursor
-        .as_ref()
-        .and_then(|c| c.at.map(|at| (at, c.id)))
-        .map(|(at, id)| from_micros(at).map(|at| (at, id)))
-        .transpose()?;
+    let cursor_at = listing.cursor_at()?;
     let limit = listing.limit + 1;
-    // What is public is published up to now; newest first after a cursor, only up to the
-    // cursor's time. One upper bound (the lower of the two) lets the index range start at the
-    // cursor: with two, SQLite cannot tell which is tighter (bound values do not steer its
-    // plans) and may walk every newer entry, so a page 50,000 deep cost 17 times the first.
+    // What is public is published up to now, or up to a cursor's time (`visible_until`).
     let clock = Clock {
         now,
-        visible_until: match (listing.sort, cursor_at) {
-            (Sort::NewestFirst, Some((at, _))) if at < now => at,
-            _ => now,
-        },
+        visible_until: listing.visible_until(now, cursor_at),
     };
     let published_order = matches!(listing.sort, Sort::NewestFirst | Sort::OldestFirst);
     let feed = matches!(
@@ -493,6 +521,98 @@ fn page(
     relevant(conn, listing, found, |ids| {
         filtered(listing, topic, author, &clock, Some(ids))
     })
+}
+
+/// A public list's item with its publication time (its place in the order).
+type CardAt = (Option<NaiveDateTime>, cards::Card);
+
+/// One page of a public list without a search, cards and all, in one statement: from the card
+/// table by its (language,) publication time index, or from a topic's or an author's feed
+/// index joined to the cards. Neither reads an article, its topics or its bylines.
+fn public_page(
+    conn: &mut DbConnection,
+    listing: &Listing,
+    (topic, author): (Option<i32>, Option<i32>),
+) -> Result<Vec<CardAt>, ApiError> {
+    let now = db::now();
+    let cursor_at = listing.cursor_at()?;
+    let until = listing.visible_until(now, cursor_at);
+    let limit = listing.limit + 1;
+    // A page of cards driven by a feed index (`article_topics`, `article_authors`): the rows
+    // of `$index` whose `$owner` is `$value`, by feed time, joined to the public cards.
+    macro_rules! by_feed_index {
+        ($index:ident, $owner:ident, $value:expr, |$query:ident| $more:block) => {{
+            let mut $query = $index::table
+                .inner_join(
+                    article_cards::table.on(article_cards::article_id.eq($index::article_id)),
+                )
+                .filter($index::$owner.eq($value))
+                .filter($index::feed_published_at.le(until))
+                .filter(article_cards::public_from.le(now))
+                .select((
+                    $index::article_id,
+                    $index::feed_published_at,
+                    article_cards::card,
+                    article_cards::keys,
+                ))
+                .limit(limit)
+                .into_boxed();
+            if let Some(language) = &listing.language {
+                $query = $query.filter(article_cards::language.eq(language.clone()));
+            }
+            $more
+            window!($query, listing, $index::feed_published_at);
+            by_time!(
+                $query,
+                listing,
+                $index::feed_published_at,
+                $index::article_id,
+                cursor_at
+            );
+            $query.load(conn)?
+        }};
+    }
+    let rows: Vec<(i32, Option<NaiveDateTime>, String, String)> = if let Some(topic) = topic {
+        by_feed_index!(article_topics, topic_id, topic, |query| {
+            if let Some(author) = author {
+                query = query.filter(
+                    article_topics::article_id.eq_any(
+                        article_authors::table
+                            .filter(article_authors::user_id.eq(author))
+                            .select(article_authors::article_id),
+                    ),
+                );
+            }
+        })
+    } else if let Some(author) = author {
+        by_feed_index!(article_authors, user_id, author, |query| {})
+    } else {
+        let mut query = article_cards::table
+            .filter(article_cards::public_from.le(until))
+            .select((
+                article_cards::article_id,
+                article_cards::public_from,
+                article_cards::card,
+                article_cards::keys,
+            ))
+            .limit(limit)
+            .into_boxed();
+        if let Some(language) = &listing.language {
+            query = query.filter(article_cards::language.eq(language.clone()));
+        }
+        window!(query, listing, article_cards::public_from);
+        by_time!(
+            query,
+            listing,
+            article_cards::public_from,
+            article_cards::article_id,
+            cursor_at
+        );
+        query.load(conn)?
+    };
+    rows.into_iter()
+        .map(|(id, at, json, keys)| Ok((at, cards::Card::new(id, json, keys)?)))
+        .collect()
 }
 
 /// The times a listing is cut at.
@@ -682,26 +802,39 @@ pub async fn list_articles(
     let listing = Listing::parse(query.into_inner(), caller.0.as_ref())?;
     let (page, keys) = db::run(&state.pool, move |conn| {
         let resolved = resolve(conn, &listing)?;
+        let mut keys = listing.keys(resolved);
+        // The public list (an author's own published work is listed as staff lists are).
+        if listing.visibility == Visibility::Public && listing.q.is_none() && listing.own.is_none()
+        {
+            let (rows, more) =
+                pagination::split_page(public_page(conn, &listing, resolved)?, listing.limit);
+            let next_cursor = match rows.last() {
+                Some((at, card)) if more => Some(listing.cursor_after(card.id, *at, None)),
+                _ => None,
+            };
+            let data = rows
+                .into_iter()
+                .map(|(_, card)| {
+                    card.add_keys(&mut keys);
+                    card.json
+                })
+                .collect();
+            return Ok((PageBody::Cards(CardPage { data, next_cursor }), keys));
+        }
         let places = page(conn, &listing, resolved)?;
         let (places, more) = pagination::split_page(places, listing.limit);
         let next_cursor = match places.last() {
             Some(((id, published_at, updated_at), rank)) if more => {
-                Some(pagination::encode_cursor(&Cursor {
-                    sort: listing.sort,
-                    at: match listing.sort {
-                        Sort::RecentlyUpdated => Some(micros(*updated_at)),
-                        Sort::Relevance => None,
-                        _ => published_at.map(micros),
-                    },
-                    rank: *rank,
-                    id: *id,
-                }))
+                let at = match listing.sort {
+                    Sort::RecentlyUpdated => Some(*updated_at),
+                    _ => *published_at,
+                };
+                Some(listing.cursor_after(*id, at, *rank))
             }
             _ => None,
         };
         let ids: Vec<i32> = places.iter().map(|((id, _, _), _)| *id).collect();
-        let mut keys = listing.keys(resolved);
-        if listing.visibility == Visibility::Public {
+        if listing.visibility == Visibility::Public && listing.own.is_none() {
             let cards = cards::public(conn, &ids)?;
             for card in &cards {
                 card.add_keys(&mut keys);

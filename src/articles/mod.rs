@@ -19,7 +19,9 @@ use utoipa::ToSchema;
 
 use crate::auth::{Caller, MaybeCaller};
 use crate::changes;
-use crate::db::schema::{article_authors, article_slugs, article_topics, articles, topics, users};
+use crate::db::schema::{
+    article_authors, article_cards, article_slugs, article_topics, articles, topics, users,
+};
 use crate::db::{self, DbConnection};
 use crate::domain::{Key, Role};
 use crate::error::ApiError;
@@ -439,6 +441,8 @@ pub struct ArticleQuery {
 }
 
 enum Found {
+    /// The public's page: its JSON, its keys, when it last changed.
+    Public(String, Keys, NaiveDateTime),
     Article(Box<Article>, Keys),
     MovedTo(String, i32),
 }
@@ -500,6 +504,11 @@ pub async fn get_article(
     let signed_in = caller.0.is_some();
     let found = db::run(&state.pool, move |conn| {
         let caller = caller.0.as_ref();
+        if caller.is_none() {
+            if let Some(page) = public_page(conn, &key, with_related)? {
+                return Ok(page);
+            }
+        }
         if let Some(row) = ArticleRow::find(conn, &key)? {
             if can_see(conn, &row, caller)? {
                 let id = row.id;
@@ -543,6 +552,14 @@ pub async fn get_article(
     })
     .await?;
     Ok(match found {
+        Found::Public(body, keys, updated_at) => {
+            let modified = std::time::SystemTime::from(db::utc(updated_at));
+            let mut res = HttpResponse::Ok();
+            res.insert_header(header::LastModified(modified.into()));
+            res.content_type("application/json");
+            keys.tag(&mut res);
+            res.body(body)
+        }
         // Staff reads carry the version as ETag, for If-Match on their next write.
         Found::Article(article, _) if signed_in => with_etag(HttpResponse::Ok(), &article),
         Found::Article(article, keys) => {
@@ -559,6 +576,59 @@ pub async fn get_article(
             res.finish()
         }
     })
+}
+
+/// The page of a public article as the public reads it, from its stored card and its body
+/// (one statement), with its related items when asked for; None when no public article has
+/// this key (a former slug, or one the public may not see, is then answered as for anyone).
+fn public_page(
+    conn: &mut DbConnection,
+    key: &Key,
+    with_related: bool,
+) -> Result<Option<Found>, ApiError> {
+    let query = articles::table
+        .inner_join(article_cards::table)
+        .filter(article_cards::public_from.le(db::now()))
+        .select((
+            articles::id,
+            articles::updated_at,
+            articles::body,
+            article_cards::card,
+            article_cards::keys,
+        ))
+        .into_boxed();
+    let query = match key {
+        Key::Id(id) => query.filter(articles::id.eq(*id)),
+        Key::Slug(slug) => query.filter(articles::slug.eq(slug.clone())),
+    };
+    let Some((id, updated_at, body, card, card_keys)) = query
+        .first::<(i32, NaiveDateTime, String, String, String)>(conn)
+        .optional()?
+    else {
+        return Ok(None);
+    };
+    let card = cards::Card::new(id, card, card_keys)?;
+    let mut keys = Keys::default();
+    card.add_keys(&mut keys);
+    // The card's object, then the body and the related items: the JSON of `Article`.
+    let head = card.json.get();
+    let mut out = String::with_capacity(head.len() + body.len() + 16_384);
+    out.push_str(head.strip_suffix('}').unwrap_or(head));
+    out.push_str(",\"body\":");
+    out.push_str(&json(&body)?);
+    if with_related {
+        let topics = crate::links::direct_topics(conn, id)?;
+        let related =
+            crate::links::related(conn, id, &topics, crate::links::EMBEDDED, true, &mut keys)?;
+        out.push_str(",\"related\":");
+        out.push_str(&json(&related)?);
+    }
+    out.push('}');
+    Ok(Some(Found::Public(out, keys, updated_at)))
+}
+
+fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value).map_err(|e| ApiError::internal(format!("cannot render: {e}")))
 }
 
 /// The `{key}` of an article's URL.

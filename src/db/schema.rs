@@ -12,6 +12,8 @@ diesel::table! {
 diesel::table! {
     article_cards (article_id) {
         article_id -> Int4,
+        public_from -> Nullable<Timestamp>,
+        language -> Text,
         card -> Text,
         keys -> Text,
     }

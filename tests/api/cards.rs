@@ -1,6 +1,7 @@
 //! Stored cards: after random writes of every kind that changes what a card shows, each public
 //! list item and related item is exactly the summary a staff read builds from scratch, and the
-//! public lists hold exactly the public articles.
+//! public lists hold exactly the public articles; and what a card shows leaves and enters
+//! every public surface at the instant its article's visibility changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -216,4 +217,115 @@ async fn cards_match_a_from_scratch_read_after_random_writes(backend: Backend) {
     }
 }
 
-backend_tests!(cards_match_a_from_scratch_read_after_random_writes);
+/// Whether article `id` shows anywhere the public looks: its page, the latest list, its
+/// topic's list, and the related list of `from` (which links to it and shares its topic).
+async fn shown(app: &TestApp, id: i64, topic: i64, from: i64) -> [bool; 4] {
+    let page = app.get(&format!("/api/v1/articles/{id}"), None).await;
+    let listed = |path: String| async move {
+        let page: Value = app.get(&path, None).await.json().await.unwrap();
+        crate::helpers::ids(&page).contains(&id)
+    };
+    let related: Value = app
+        .get(&format!("/api/v1/articles/{from}?include=related"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let related = related["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|item| item["article"]["id"] == id);
+    [
+        page.status() == 200,
+        listed("/api/v1/articles?limit=50".into()).await,
+        listed(format!("/api/v1/articles?topic={topic}&limit=50")).await,
+        related,
+    ]
+}
+
+async fn cards_follow_visibility_at_the_instant_it_changes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let token = editor.token.as_str();
+    let topic = app.topic(token, "Politics", None).await["id"]
+        .as_i64()
+        .unwrap();
+    let from = app
+        .published(token, "The lead", json!({"topic_ids": [topic]}))
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let due = chrono::Utc::now() + chrono::Duration::seconds(2);
+    let scheduled = app
+        .create(
+            "/api/v1/articles",
+            token,
+            json!({"title": "Coming", "body": "<p>x</p>", "status": "scheduled",
+                   "published_at": due.to_rfc3339(), "topic_ids": [topic]}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let link = json!({"target_id": scheduled});
+    let linked = app
+        .send_json(
+            Method::POST,
+            &format!("/api/v1/articles/{from}/related"),
+            Some(token),
+            &link,
+        )
+        .await;
+    assert_eq!(linked.status(), 201);
+    assert_eq!(
+        shown(&app, scheduled, topic, from).await,
+        [false; 4],
+        "before its time"
+    );
+    crate::helpers::sleep_past(due).await;
+    assert_eq!(
+        shown(&app, scheduled, topic, from).await,
+        [true; 4],
+        "once due"
+    );
+    let path = format!("/api/v1/articles/{scheduled}");
+    let draft = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(token),
+            &json!({"status": "draft"}),
+        )
+        .await;
+    assert_eq!(draft.status(), 200);
+    assert_eq!(
+        shown(&app, scheduled, topic, from).await,
+        [false; 4],
+        "unpublished"
+    );
+    let again = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(token),
+            &json!({"status": "published"}),
+        )
+        .await;
+    assert_eq!(again.status(), 200);
+    assert_eq!(
+        shown(&app, scheduled, topic, from).await,
+        [true; 4],
+        "published again"
+    );
+    assert_eq!(app.delete(&path, Some(token)).await.status(), 204);
+    assert_eq!(
+        shown(&app, scheduled, topic, from).await,
+        [false; 4],
+        "trashed"
+    );
+}
+
+backend_tests!(
+    cards_match_a_from_scratch_read_after_random_writes,
+    cards_follow_visibility_at_the_instant_it_changes,
+);
