@@ -3,16 +3,12 @@
 //! each read defines (what the response cache keys on). Both come from the document, so they
 //! cannot drift from the routes.
 
-use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{OpenApi as Document, RefOr};
 
 struct Route {
-    def: ResourceDef,
-    /// The pattern up to its first parameter: a path that does not start with it cannot
-    /// match, which is cheaper to tell than by the pattern's regex.
-    prefix: String,
+    pattern: Pattern,
     methods: Vec<Method>,
     /// The query parameters of its GET, sorted.
     query: Vec<String>,
@@ -34,8 +30,35 @@ fn query_names(op: Option<&Operation>) -> Vec<String> {
     names
 }
 
-fn literal_prefix(pattern: &str) -> String {
-    pattern.split('{').next().unwrap_or_default().to_owned()
+/// A path template of the document (`/articles/{key}/related`): its segments, each literal or
+/// a parameter that matches any one non-empty segment, as the router matches them.
+struct Pattern(Vec<Option<String>>);
+
+impl Pattern {
+    fn new(template: &str) -> Self {
+        Self(
+            template
+                .split('/')
+                .map(|segment| {
+                    (!(segment.starts_with('{') && segment.ends_with('}')))
+                        .then(|| segment.to_owned())
+                })
+                .collect(),
+        )
+    }
+
+    fn is_match(&self, path: &str) -> bool {
+        let mut segments = path.split('/');
+        self.0.iter().all(|want| match (want, segments.next()) {
+            (Some(literal), Some(segment)) => literal == segment,
+            (None, Some(segment)) => !segment.is_empty(),
+            (_, None) => false,
+        }) && segments.next().is_none()
+    }
+
+    fn is_literal(&self) -> bool {
+        self.0.iter().all(Option::is_some)
+    }
 }
 
 impl RouteTable {
@@ -55,8 +78,7 @@ impl RouteTable {
                     (Method::DELETE, item.delete.is_some()),
                 ];
                 Route {
-                    def: ResourceDef::new(path.as_str()),
-                    prefix: literal_prefix(path),
+                    pattern: Pattern::new(path),
                     methods: methods
                         .into_iter()
                         .filter_map(|(m, present)| present.then_some(m))
@@ -66,8 +88,7 @@ impl RouteTable {
             })
             .collect();
         table.push(Route {
-            def: ResourceDef::new("/openapi.json"),
-            prefix: "/openapi.json".into(),
+            pattern: Pattern::new("/openapi.json"),
             methods: vec![Method::GET, Method::HEAD],
             query: Vec::new(),
         });
@@ -80,12 +101,12 @@ impl RouteTable {
         let matching: Vec<&Route> = self
             .0
             .iter()
-            .filter(|r| path.starts_with(&r.prefix) && r.def.is_match(path))
+            .filter(|r| r.pattern.is_match(path))
             .collect();
         let literal: Vec<&Route> = matching
             .iter()
             .copied()
-            .filter(|r| !r.def.pattern().is_some_and(|p| p.contains('{')))
+            .filter(|r| r.pattern.is_literal())
             .collect();
         if literal.is_empty() {
             matching
@@ -108,5 +129,24 @@ impl RouteTable {
     /// The query parameters the read at `path` defines, sorted; None for an unknown path.
     pub fn query_parameters(&self, path: &str) -> Option<&[String]> {
         self.matching(path).first().map(|r| r.query.as_slice())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Pattern;
+
+    #[test]
+    fn patterns_match_whole_segments_as_the_router_does() {
+        let related = Pattern::new("/api/v1/articles/{key}/related");
+        assert!(related.is_match("/api/v1/articles/border-treaty/related"));
+        assert!(related.is_match("/api/v1/articles/7/related"));
+        assert!(!related.is_match("/api/v1/articles//related"));
+        assert!(!related.is_match("/api/v1/articles/7/related/"));
+        assert!(!related.is_match("/api/v1/articles/7"));
+        assert!(!related.is_match("/api/v1/articles/7/related/3"));
+        let me = Pattern::new("/api/v1/users/me");
+        assert!(me.is_literal() && !related.is_literal());
+        assert!(me.is_match("/api/v1/users/me") && !me.is_match("/api/v1/users/mee"));
     }
 }
