@@ -5,7 +5,8 @@
 //! Rows go in by batched inserts in one transaction, with the invariants the API's write path
 //! keeps: each article filed under its topics and their ancestors, topic and byline rows
 //! carrying the feed time of published articles, a search document per article (written by the
-//! application's own `search::index`), `sync_seq` and the site generation (the event log,
+//! application's own `search::index`), each article's card (built as the server builds missing
+//! cards at start-up), `sync_seq` and the site generation (the event log,
 //! empty, goes on after it). Deterministic for a
 //! given `--seed`.
 
@@ -659,6 +660,8 @@ fn main() -> Outcome<()> {
         )?;
     }
     seeder.conn.batch_execute("COMMIT")?;
+    // The articles' cards, as a server builds them at start-up for articles that have none.
+    newsroom::startup::migrate(&url)?;
     // What the servers' own upkeep would do soon: autovacuum on PostgreSQL (statistics, and
     // the GIN index's pending list merged); on SQLite the server gathers statistics itself
     // when it connects (`db::connect`).

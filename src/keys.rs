@@ -31,6 +31,11 @@ pub fn topic(id: i32) -> String {
     format!("topic-{id}")
 }
 
+/// The topic a `topic-{id}` key names.
+pub fn topic_of(key: &str) -> Option<i32> {
+    key.strip_prefix("topic-")?.parse().ok()
+}
+
 pub fn author(id: i32) -> String {
     format!("author-{id}")
 }
@@ -153,5 +158,7 @@ mod tests {
         assert_eq!(tags, "article-7,author-2,list,topic-1,topic-3");
         assert!(follows_the_clock("list-topic-3") && follows_the_clock("topics"));
         assert!(!follows_the_clock("article-7"));
+        assert_eq!(topic_of(&topic(12)), Some(12));
+        assert_eq!(topic_of("list-topic-12"), None);
     }
 }

@@ -38,6 +38,11 @@ impl Card {
         Ok(Self { id, json, keys })
     }
 
+    /// The topics the card shows: those its article is filed under directly.
+    pub fn topics(&self) -> Vec<i32> {
+        self.keys.split(' ').filter_map(crate::keys::topic_of).collect()
+    }
+
     /// Adds the card's keys (the article, its topics and its bylines).
     pub fn add_keys(&self, keys: &mut Keys) {
         for key in self.keys.split(' ').filter(|k| !k.is_empty()) {

@@ -617,7 +617,7 @@ fn public_page(
     out.push_str(",\"body\":");
     out.push_str(&json(&body)?);
     if with_related {
-        let topics = crate::links::direct_topics(conn, id)?;
+        let topics = card.topics();
         let related =
             crate::links::related(conn, id, &topics, crate::links::EMBEDDED, true, &mut keys)?;
         out.push_str(",\"related\":");

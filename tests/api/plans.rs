@@ -1,5 +1,6 @@
 //! The feed queries are answered from their indexes, in index order (no sort step), on both
-//! databases. The SQL below is the shape `src/articles/feed.rs` builds; `docs/query-plans.md`
+//! databases. The SQL below is the shape `src/articles/feed.rs` builds (the public lists read
+//! the card table, alone or joined from a topic's or an author's feed index); `docs/query-plans.md`
 //! shows the plans. Run with `--nocapture` to print them.
 
 use diesel::sql_types::Text;
@@ -11,30 +12,41 @@ use crate::helpers::{spawn_app, Backend};
 const FEEDS: &[(&str, &str, &str)] = &[
     (
         "latest",
-        "articles_feed_idx",
-        "SELECT articles.id FROM articles WHERE articles.status = 'published' \
-         AND articles.published_at <= '2100-01-01' ORDER BY articles.published_at DESC, articles.id DESC LIMIT 21",
+        "article_cards_public_idx",
+        "SELECT article_cards.article_id, article_cards.card FROM article_cards \
+         WHERE article_cards.public_from <= '2100-01-01' \
+         ORDER BY article_cards.public_from DESC, article_cards.article_id DESC LIMIT 21",
     ),
     (
         "language",
-        "articles_language_feed_idx",
-        "SELECT articles.id FROM articles WHERE articles.status = 'published' \
-         AND articles.published_at <= '2100-01-01' AND articles.language = 'ru' \
-         ORDER BY articles.published_at DESC, articles.id DESC LIMIT 21",
+        "article_cards_language_idx",
+        "SELECT article_cards.article_id, article_cards.card FROM article_cards \
+         WHERE article_cards.public_from <= '2100-01-01' AND article_cards.language = 'ru' \
+         ORDER BY article_cards.public_from DESC, article_cards.article_id DESC LIMIT 21",
     ),
     (
         "topic",
         "article_topics_feed_idx",
-        "SELECT articles.id FROM article_topics INNER JOIN articles ON articles.id = article_topics.article_id \
+        "SELECT article_topics.article_id, article_cards.card FROM article_topics \
+         INNER JOIN article_cards ON article_cards.article_id = article_topics.article_id \
          WHERE article_topics.topic_id = 2 AND article_topics.feed_published_at <= '2100-01-01' \
+         AND article_cards.public_from <= '2100-01-01' \
          ORDER BY article_topics.feed_published_at DESC, article_topics.article_id DESC LIMIT 21",
     ),
     (
         "author",
         "article_authors_feed_idx",
-        "SELECT articles.id FROM article_authors INNER JOIN articles ON articles.id = article_authors.article_id \
+        "SELECT article_authors.article_id, article_cards.card FROM article_authors \
+         INNER JOIN article_cards ON article_cards.article_id = article_authors.article_id \
          WHERE article_authors.user_id = 2 AND article_authors.feed_published_at <= '2100-01-01' \
+         AND article_cards.public_from <= '2100-01-01' \
          ORDER BY article_authors.feed_published_at DESC, article_authors.article_id DESC LIMIT 21",
+    ),
+    (
+        "scheduled (staff)",
+        "articles_feed_idx",
+        "SELECT articles.id FROM articles WHERE articles.status = 'published' \
+         AND articles.published_at > '2000-01-01' ORDER BY articles.published_at DESC, articles.id DESC LIMIT 21",
     ),
 ];
 
