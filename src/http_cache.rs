@@ -18,7 +18,6 @@ use actix_web::http::header::{self, HeaderMap, HeaderName, HeaderValue, HttpDate
 use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
-use sha2::{Digest, Sha256};
 
 use chrono::NaiveDateTime;
 use lru::LruCache;
@@ -233,10 +232,11 @@ fn cache_key(req: &ServiceRequest, table: &RouteTable) -> Option<String> {
     Some(format!("{}?{}", req.path(), query.finish()))
 }
 
+/// A strong entity tag: 128 bits of XXH3 over the exact body. A validator, not a signature:
+/// the bodies are ours, so collisions need not resist an adversary, and XXH3 costs a tenth
+/// of SHA-256 per byte (SHA-256 was 8 % of an uncached feed page's CPU).
 fn strong_etag(body: &[u8]) -> String {
-    let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
-    format!("\"{hex}\"")
+    format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(body))
 }
 
 /// Whether the request's validators say the client has this representation.

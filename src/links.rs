@@ -91,6 +91,42 @@ pub struct RelatedList {
     pub data: Vec<RelatedItem>,
 }
 
+/// A related item with its target's stored card, written into public responses as it is.
+pub struct RelatedCard {
+    card: cards::Card,
+    relation: Relation,
+    origin: Origin,
+}
+
+impl RelatedCard {
+    /// Appends the JSON of the `RelatedItem`.
+    fn write(&self, out: &mut String) -> Result<(), ApiError> {
+        out.push_str("{\"article\":");
+        out.push_str(&self.card.json);
+        out.push_str(",\"relation\":");
+        cards::push_json(out, &self.relation)?;
+        out.push_str(",\"origin\":");
+        cards::push_json(out, &self.origin)?;
+        out.push('}');
+        Ok(())
+    }
+
+    /// The item, for a response built with serde.
+    pub fn into_item(self) -> Result<RelatedItem, ApiError> {
+        Ok(RelatedItem {
+            article: RawValue::from_string(self.card.json)
+                .map_err(|e| ApiError::internal(format!("a broken card: {e}")))?,
+            relation: self.relation,
+            origin: self.origin,
+        })
+    }
+}
+
+/// Appends `items` as a JSON array of `RelatedItem`s.
+pub fn write_related(out: &mut String, items: &[RelatedCard]) -> Result<(), ApiError> {
+    cards::push_array(out, items, |out, item| item.write(out))
+}
+
 /// The curated links of an article in order: (target, relation), public targets only unless
 /// `hidden_too`.
 fn curated(
@@ -225,7 +261,7 @@ pub fn related(
     limit: i64,
     suggest: bool,
     keys: &mut Keys,
-) -> Result<Vec<RelatedItem>, ApiError> {
+) -> Result<Vec<RelatedCard>, ApiError> {
     let links = links_of(conn, article_id)?;
     keys.add(crate::keys::article(article_id));
     for (target, _, _) in &links {
@@ -267,8 +303,8 @@ pub fn related(
                 .get(&card.id)
                 .copied()
                 .unwrap_or((Relation::Related, Origin::Suggested));
-            RelatedItem {
-                article: card.json,
+            RelatedCard {
+                card,
                 relation,
                 origin,
             }
@@ -332,7 +368,7 @@ pub async fn list_related(
     caller: MaybeCaller,
     key: web::Path<ArticleKey>,
     query: web::Query<RelatedQuery>,
-) -> Result<Tagged<web::Json<RelatedList>>, ApiError> {
+) -> Result<Tagged<cards::RawJson>, ApiError> {
     let key = Key::from_path(&key.key)?;
     let limit = pagination::limit(query.limit, 10, MAX_LINKS as i64)?;
     let suggest = query.suggest.unwrap_or(true);
@@ -343,11 +379,14 @@ pub async fn list_related(
         }
         let topics = direct_topics(conn, row.id)?;
         let mut keys = Keys::default();
-        let data = related(conn, row.id, &topics, limit, suggest, &mut keys)?;
-        Ok((data, keys))
+        let items = related(conn, row.id, &topics, limit, suggest, &mut keys)?;
+        let mut out = String::from("{\"data\":");
+        write_related(&mut out, &items)?;
+        out.push('}');
+        Ok((out, keys))
     })
     .await?;
-    Ok(Tagged(web::Json(RelatedList { data }), keys))
+    Ok(Tagged(cards::RawJson(data), keys))
 }
 
 /// The current links of an article, in order: (target, relation).

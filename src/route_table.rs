@@ -98,11 +98,7 @@ impl RouteTable {
     /// The routes a path matches. A literal path (`/users/me`) takes precedence over a
     /// template it also matches (`/users/{id}`), as in routing.
     fn matching(&self, path: &str) -> Vec<&Route> {
-        let matching: Vec<&Route> = self
-            .0
-            .iter()
-            .filter(|r| r.pattern.is_match(path))
-            .collect();
+        let matching: Vec<&Route> = self.0.iter().filter(|r| r.pattern.is_match(path)).collect();
         let literal: Vec<&Route> = matching
             .iter()
             .copied()

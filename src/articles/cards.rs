@@ -10,9 +10,11 @@
 
 use std::collections::HashMap;
 
+use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
+use actix_web::{HttpRequest, HttpResponse, Responder};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde_json::value::RawValue;
+use serde::Serialize;
 
 use super::{summaries, ArticleRow, Status};
 use crate::db::schema::{article_cards, articles};
@@ -23,24 +25,25 @@ use crate::keys::Keys;
 /// How many cards are rendered and written per statement.
 const BATCH: usize = 500;
 
-/// A stored card: the summary's JSON and its keys.
+/// A stored card: the summary's JSON (as the write path rendered it: an object) and its keys.
 #[derive(Debug, Clone)]
 pub struct Card {
     pub id: i32,
-    pub json: Box<RawValue>,
+    pub json: String,
     keys: String,
 }
 
 impl Card {
-    pub fn new(id: i32, json: String, keys: String) -> Result<Self, ApiError> {
-        let json = RawValue::from_string(json)
-            .map_err(|e| ApiError::internal(format!("article {id} has a broken card: {e}")))?;
-        Ok(Self { id, json, keys })
+    pub fn new(id: i32, json: String, keys: String) -> Self {
+        Self { id, json, keys }
     }
 
     /// The topics the card shows: those its article is filed under directly.
     pub fn topics(&self) -> Vec<i32> {
-        self.keys.split(' ').filter_map(crate::keys::topic_of).collect()
+        self.keys
+            .split(' ')
+            .filter_map(crate::keys::topic_of)
+            .collect()
     }
 
     /// Adds the card's keys (the article, its topics and its bylines).
@@ -69,9 +72,48 @@ pub fn public(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Card>, ApiErro
         .load(conn)?;
     let mut by_id: HashMap<i32, Card> = HashMap::with_capacity(rows.len());
     for (id, json, keys) in rows {
-        by_id.insert(id, Card::new(id, json, keys)?);
+        by_id.insert(id, Card::new(id, json, keys));
     }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// A response body of JSON written by hand from stored cards (which are copied, not parsed).
+pub struct RawJson(pub String);
+
+impl Responder for RawJson {
+    type Body = String;
+
+    fn respond_to(self, _: &HttpRequest) -> HttpResponse<String> {
+        let mut res = HttpResponse::with_body(actix_web::http::StatusCode::OK, self.0);
+        res.headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        res
+    }
+}
+
+/// Appends `value` as JSON.
+pub fn push_json<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), ApiError> {
+    let text = serde_json::to_string(value)
+        .map_err(|e| ApiError::internal(format!("cannot render a response: {e}")))?;
+    out.push_str(&text);
+    Ok(())
+}
+
+/// Appends `items` as a JSON array, each written by `write`.
+pub fn push_array<T>(
+    out: &mut String,
+    items: &[T],
+    mut write: impl FnMut(&mut String, &T) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    out.push('[');
+    for (n, item) in items.iter().enumerate() {
+        if n > 0 {
+            out.push(',');
+        }
+        write(out, item)?;
+    }
+    out.push(']');
+    Ok(())
 }
 
 /// Renders the cards of those of `ids` that exist and stores them in place of their old ones.

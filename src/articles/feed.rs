@@ -10,8 +10,6 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use serde_json::value::RawValue;
-
 use super::{cards, search};
 use super::{summaries, ArticleRow, ArticleSummary};
 use crate::auth::MaybeCaller;
@@ -611,7 +609,7 @@ fn public_page(
         query.load(conn)?
     };
     rows.into_iter()
-        .map(|(id, at, json, keys)| Ok((at, cards::Card::new(id, json, keys)?)))
+        .map(|(id, at, json, keys)| Ok((at, cards::Card::new(id, json, keys))))
         .collect()
 }
 
@@ -760,20 +758,19 @@ pub fn latest(
     summaries(conn, rows)
 }
 
-/// A page of the public feed: the stored cards, copied into the response as they are.
-#[derive(Serialize)]
-pub struct CardPage {
-    pub data: Vec<Box<RawValue>>,
-    pub next_cursor: Option<String>,
-}
-
-/// The body of a list: cards for the public, summaries made for staff (their lists show
-/// states a card does not: drafts, the schedule, the trash).
-#[derive(Serialize)]
-#[serde(untagged)]
-pub enum PageBody {
-    Cards(CardPage),
-    Summaries(ArticlePage),
+/// A page of the public feed, written from the stored cards as they are: the JSON of an
+/// `ArticlePage`.
+fn card_page(cards: &[cards::Card], next_cursor: Option<String>) -> Result<String, ApiError> {
+    let mut out = String::with_capacity(64 + cards.iter().map(|c| c.json.len() + 1).sum::<usize>());
+    out.push_str("{\"data\":");
+    cards::push_array(&mut out, cards, |out, card| {
+        out.push_str(&card.json);
+        Ok(())
+    })?;
+    out.push_str(",\"next_cursor\":");
+    cards::push_json(&mut out, &next_cursor)?;
+    out.push('}');
+    Ok(out)
 }
 
 /// List articles
@@ -798,7 +795,7 @@ pub async fn list_articles(
     state: web::Data<AppState>,
     caller: MaybeCaller,
     query: web::Query<ListArticlesQuery>,
-) -> Result<Tagged<web::Json<PageBody>>, ApiError> {
+) -> Result<Tagged<cards::RawJson>, ApiError> {
     let listing = Listing::parse(query.into_inner(), caller.0.as_ref())?;
     let (page, keys) = db::run(&state.pool, move |conn| {
         let resolved = resolve(conn, &listing)?;
@@ -812,14 +809,11 @@ pub async fn list_articles(
                 Some((at, card)) if more => Some(listing.cursor_after(card.id, *at, None)),
                 _ => None,
             };
-            let data = rows
-                .into_iter()
-                .map(|(_, card)| {
-                    card.add_keys(&mut keys);
-                    card.json
-                })
-                .collect();
-            return Ok((PageBody::Cards(CardPage { data, next_cursor }), keys));
+            let cards: Vec<cards::Card> = rows.into_iter().map(|(_, card)| card).collect();
+            for card in &cards {
+                card.add_keys(&mut keys);
+            }
+            return Ok((card_page(&cards, next_cursor)?, keys));
         }
         let places = page(conn, &listing, resolved)?;
         let (places, more) = pagination::split_page(places, listing.limit);
@@ -839,16 +833,17 @@ pub async fn list_articles(
             for card in &cards {
                 card.add_keys(&mut keys);
             }
-            let data = cards.into_iter().map(|card| card.json).collect();
-            return Ok((PageBody::Cards(CardPage { data, next_cursor }), keys));
+            return Ok((card_page(&cards, next_cursor)?, keys));
         }
         let rows = ArticleRow::in_order(conn, &ids)?;
         let data = summaries(conn, rows)?;
         for item in &data {
             item.add_keys(&mut keys);
         }
-        Ok((PageBody::Summaries(ArticlePage { data, next_cursor }), keys))
+        let mut out = String::new();
+        cards::push_json(&mut out, &ArticlePage { data, next_cursor })?;
+        Ok((out, keys))
     })
     .await?;
-    Ok(Tagged(web::Json(page), keys))
+    Ok(Tagged(cards::RawJson(page), keys))
 }

@@ -519,14 +519,20 @@ pub async fn get_article(
                 article.summary.add_keys(&mut keys);
                 if with_related {
                     let topics: Vec<i32> = article.summary.topics.iter().map(|t| t.id).collect();
-                    article.related = Some(crate::links::related(
+                    let related = crate::links::related(
                         conn,
                         id,
                         &topics,
                         crate::links::EMBEDDED,
                         true,
                         &mut keys,
-                    )?);
+                    )?;
+                    article.related = Some(
+                        related
+                            .into_iter()
+                            .map(crate::links::RelatedCard::into_item)
+                            .collect::<Result<_, _>>()?,
+                    );
                 }
                 return Ok(Found::Article(Box::new(article), keys));
             }
@@ -607,28 +613,24 @@ fn public_page(
     else {
         return Ok(None);
     };
-    let card = cards::Card::new(id, card, card_keys)?;
+    let card = cards::Card::new(id, card, card_keys);
     let mut keys = Keys::default();
     card.add_keys(&mut keys);
     // The card's object, then the body and the related items: the JSON of `Article`.
-    let head = card.json.get();
+    let head = card.json.as_str();
     let mut out = String::with_capacity(head.len() + body.len() + 16_384);
     out.push_str(head.strip_suffix('}').unwrap_or(head));
     out.push_str(",\"body\":");
-    out.push_str(&json(&body)?);
+    cards::push_json(&mut out, &body)?;
     if with_related {
         let topics = card.topics();
         let related =
             crate::links::related(conn, id, &topics, crate::links::EMBEDDED, true, &mut keys)?;
         out.push_str(",\"related\":");
-        out.push_str(&json(&related)?);
+        crate::links::write_related(&mut out, &related)?;
     }
     out.push('}');
     Ok(Some(Found::Public(out, keys, updated_at)))
-}
-
-fn json<T: Serialize + ?Sized>(value: &T) -> Result<String, ApiError> {
-    serde_json::to_string(value).map_err(|e| ApiError::internal(format!("cannot render: {e}")))
 }
 
 /// The `{key}` of an article's URL.
