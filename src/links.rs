@@ -13,8 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use serde_json::value::RawValue;
 
 use crate::articles::{
-    can_see, cards, for_write, public_at, readable, summaries, ArticleKey, ArticleRow,
-    ArticleSummary,
+    can_see, cards, for_write, readable, summaries, ArticleKey, ArticleRow, ArticleSummary,
 };
 use crate::auth::{Caller, MaybeCaller};
 use crate::changes::{self, events::ArticleState, Tx};
@@ -127,16 +126,12 @@ pub fn write_related(out: &mut String, items: &[RelatedCard]) -> Result<(), ApiE
     cards::push_array(out, items, |out, item| item.write(out))
 }
 
-/// The curated links of an article in order: (target, relation), public targets only unless
-/// `hidden_too`.
+/// The curated links of an article in order, hidden targets included: (target, relation).
 fn curated(
     conn: &mut DbConnection,
     article_id: i32,
-    hidden_too: bool,
-    limit: i64,
 ) -> Result<Vec<(ArticleRow, Relation)>, ApiError> {
-    let now = db::now();
-    let mut query = related_links::table
+    let rows: Vec<(ArticleRow, String)> = related_links::table
         .inner_join(articles_table::table.on(articles_table::id.eq(related_links::target_id)))
         .filter(related_links::article_id.eq(article_id))
         .order((
@@ -144,12 +139,7 @@ fn curated(
             related_links::target_id.asc(),
         ))
         .select((ArticleRow::as_select(), related_links::relation))
-        .limit(limit)
-        .into_boxed();
-    if !hidden_too {
-        query = query.filter(public_at(now));
-    }
-    let rows: Vec<(ArticleRow, String)> = query.load(conn)?;
+        .load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(row, rel)| (row, Relation::parse(&rel)))
@@ -236,16 +226,6 @@ fn suggestions(
         .limit(limit)
         .load(conn)?;
     Ok(ranked.into_iter().map(|(id, _, _)| id).collect())
-}
-
-/// The topics an article is filed under directly, in order.
-pub fn direct_topics(conn: &mut DbConnection, article_id: i32) -> Result<Vec<i32>, ApiError> {
-    Ok(article_topics::table
-        .filter(article_topics::article_id.eq(article_id))
-        .filter(article_topics::direct.eq(true))
-        .order(article_topics::position)
-        .select(article_topics::topic_id)
-        .load(conn)?)
 }
 
 /// The related list of `article_id` (filed directly under `topics`): curated links (public
@@ -377,7 +357,7 @@ pub async fn list_related(
         if !can_see(conn, &row, caller.0.as_ref())? {
             return Err(ApiError::not_found("article"));
         }
-        let topics = direct_topics(conn, row.id)?;
+        let topics = crate::topics::tree::direct_topics(conn, row.id)?;
         let mut keys = Keys::default();
         let items = related(conn, row.id, &topics, limit, suggest, &mut keys)?;
         let mut out = String::from("{\"data\":");
@@ -447,7 +427,7 @@ fn staff_list(
     id: i32,
     caller: &Caller,
 ) -> Result<Vec<RelatedItem>, ApiError> {
-    let picked = curated(conn, id, true, MAX_LINKS as i64)?;
+    let picked = curated(conn, id)?;
     let ids: Vec<i32> = picked.iter().map(|(row, _)| row.id).collect();
     let visible = readable(conn, &ids, Some(caller))?;
     let entries = picked

@@ -712,12 +712,7 @@ fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError>
         .find(row.id)
         .select(articles::body)
         .first(conn)?;
-    let topic_ids = crate::db::schema::article_topics::table
-        .filter(crate::db::schema::article_topics::article_id.eq(row.id))
-        .filter(crate::db::schema::article_topics::direct.eq(true))
-        .order(crate::db::schema::article_topics::position)
-        .select(crate::db::schema::article_topics::topic_id)
-        .load(conn)?;
+    let topic_ids = crate::topics::tree::direct_topics(conn, row.id)?;
     Ok(Draft {
         title: row.title.clone(),
         slug: Slug::parse(&row.slug).ok(),

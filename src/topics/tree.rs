@@ -92,6 +92,16 @@ pub fn height(parents: &HashMap<i32, Option<i32>>, id: i32) -> usize {
         .unwrap_or(1)
 }
 
+/// The topics an article is filed under directly, in its order.
+pub fn direct_topics(conn: &mut DbConnection, article_id: i32) -> Result<Vec<i32>, ApiError> {
+    Ok(article_topics::table
+        .filter(article_topics::article_id.eq(article_id))
+        .filter(article_topics::direct.eq(true))
+        .order(article_topics::position)
+        .select(article_topics::topic_id)
+        .load(conn)?)
+}
+
 /// Files `articles` again under their own topics as the tree now stands: their ancestor rows
 /// follow a move or a deletion.
 pub fn refile(conn: &mut DbConnection, articles: &[i32]) -> Result<(), ApiError> {

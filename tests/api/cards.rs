@@ -289,34 +289,21 @@ async fn cards_follow_visibility_at_the_instant_it_changes(backend: Backend) {
         "once due"
     );
     let path = format!("/api/v1/articles/{scheduled}");
-    let draft = app
-        .send_json(
-            Method::PATCH,
-            &path,
-            Some(token),
-            &json!({"status": "draft"}),
-        )
-        .await;
-    assert_eq!(draft.status(), 200);
-    assert_eq!(
-        shown(&app, scheduled, topic, from).await,
-        [false; 4],
-        "unpublished"
-    );
-    let again = app
-        .send_json(
-            Method::PATCH,
-            &path,
-            Some(token),
-            &json!({"status": "published"}),
-        )
-        .await;
-    assert_eq!(again.status(), 200);
-    assert_eq!(
-        shown(&app, scheduled, topic, from).await,
-        [true; 4],
-        "published again"
-    );
+    for (status, visible, when) in [
+        ("draft", false, "unpublished"),
+        ("published", true, "published again"),
+    ] {
+        let body = json!({"status": status});
+        let changed = app
+            .send_json(Method::PATCH, &path, Some(token), &body)
+            .await;
+        assert_eq!(changed.status(), 200);
+        assert_eq!(
+            shown(&app, scheduled, topic, from).await,
+            [visible; 4],
+            "{when}"
+        );
+    }
     assert_eq!(app.delete(&path, Some(token)).await.status(), 204);
     assert_eq!(
         shown(&app, scheduled, topic, from).await,
