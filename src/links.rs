@@ -25,6 +25,7 @@ use crate::extract::{Json, JsonList};
 use crate::keys::{Keys, Tagged};
 use crate::pagination;
 use crate::state::AppState;
+use crate::topics::heads;
 
 /// The most curated links one article may carry, and the most items a list returns.
 pub const MAX_LINKS: usize = 50;
@@ -146,13 +147,13 @@ fn curated(
         .collect())
 }
 
-/// Every curated link of an article in order: (target, relation, whether the target is public
-/// now), in one statement.
+/// Every curated link of an article in order: (target, relation, the target's card if it is
+/// public now), in one statement.
 fn links_of(
     conn: &mut DbConnection,
     article_id: i32,
-) -> Result<Vec<(i32, Relation, bool)>, ApiError> {
-    let rows: Vec<(i32, String, Option<bool>)> = related_links::table
+) -> Result<Vec<(i32, Relation, Option<cards::Card>)>, ApiError> {
+    let rows: Vec<(i32, String, Option<bool>, String, String)> = related_links::table
         .inner_join(article_cards::table.on(article_cards::article_id.eq(related_links::target_id)))
         .filter(related_links::article_id.eq(article_id))
         .order((
@@ -163,17 +164,23 @@ fn links_of(
             related_links::target_id,
             related_links::relation,
             article_cards::public_from.le(db::now()),
+            article_cards::card,
+            article_cards::keys,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(target, rel, public)| (target, Relation::parse(&rel), public == Some(true)))
+        .map(|(target, rel, public, json, keys)| {
+            let card = (public == Some(true)).then(|| cards::Card::new(target, json, keys));
+            (target, Relation::parse(&rel), card)
+        })
         .collect())
 }
 
 /// Public articles sharing topics with `article_id` (its direct `topics`; among the newest
 /// `3 × limit`, at least 30, of each), most shared topics first, then newest; never the article
-/// itself nor anything in `exclude`. Their ids, in that order.
+/// itself nor anything in `exclude`. Their ids, in that order: from the topics' stored heads
+/// in one statement, or from their feed indexes when a head is too short to say.
 fn suggestions(
     conn: &mut DbConnection,
     article_id: i32,
@@ -184,9 +191,20 @@ fn suggestions(
     if limit <= 0 || own_topics.is_empty() {
         return Ok(Vec::new());
     }
+    let now = db::now();
+    let stored = heads::load(conn, own_topics)?;
+    if let Some(ids) = heads::suggestions(
+        &stored,
+        article_id,
+        own_topics,
+        exclude,
+        limit,
+        heads::micros(now),
+    ) {
+        return Ok(ids);
+    }
     // The candidates: the newest public articles of each of its topics (a few topics at most),
     // so the cost does not grow with the topics' archives.
-    let now = db::now();
     let mut candidates: Vec<i32> = Vec::new();
     for topic in own_topics {
         candidates.extend(
@@ -233,7 +251,8 @@ fn suggestions(
 /// cards; the same for every caller. Adds the list's keys: the article's (its links), every
 /// curated target's (a hidden one shows again when it is published or restored), each item's,
 /// and with suggestions the lists of its topics (a newly published article there may become
-/// one). A constant number of queries.
+/// one). A constant number of queries: the links with their cards, the topics' heads, the
+/// suggested cards.
 pub fn related(
     conn: &mut DbConnection,
     article_id: i32,
@@ -247,49 +266,39 @@ pub fn related(
     for (target, _, _) in &links {
         keys.add(crate::keys::article(*target));
     }
-    let picked: Vec<(i32, Relation)> = links
+    let picked: Vec<RelatedCard> = links
         .into_iter()
-        .filter(|(_, _, public)| *public)
-        .map(|(target, relation, _)| (target, relation))
+        .filter_map(|(_, relation, card)| {
+            card.map(|card| RelatedCard {
+                card,
+                relation,
+                origin: Origin::Curated,
+            })
+        })
         .take(usize::try_from(limit).unwrap_or(0))
         .collect();
-    let mut ids: Vec<i32> = picked.iter().map(|(id, _)| *id).collect();
-    let remaining = if suggest {
-        limit - picked.len() as i64
-    } else {
-        0
-    };
+    let mut items = picked;
     if suggest {
         for topic in topics {
             keys.add(crate::keys::list_topic(*topic));
         }
-    }
-    let suggested = suggestions(conn, article_id, topics, &ids, remaining)?;
-    ids.extend(&suggested);
-    let labels: HashMap<i32, (Relation, Origin)> = picked
-        .into_iter()
-        .map(|(id, relation)| (id, (relation, Origin::Curated)))
-        .chain(
-            suggested
+        let exclude: Vec<i32> = items.iter().map(|item| item.card.id).collect();
+        let remaining = limit - items.len() as i64;
+        let suggested = suggestions(conn, article_id, topics, &exclude, remaining)?;
+        items.extend(
+            cards::public(conn, &suggested)?
                 .into_iter()
-                .map(|id| (id, (Relation::Related, Origin::Suggested))),
-        )
-        .collect();
-    Ok(cards::public(conn, &ids)?
-        .into_iter()
-        .map(|card| {
-            card.add_keys(keys);
-            let (relation, origin) = labels
-                .get(&card.id)
-                .copied()
-                .unwrap_or((Relation::Related, Origin::Suggested));
-            RelatedCard {
-                card,
-                relation,
-                origin,
-            }
-        })
-        .collect())
+                .map(|card| RelatedCard {
+                    card,
+                    relation: Relation::Related,
+                    origin: Origin::Suggested,
+                }),
+        );
+    }
+    for item in &items {
+        item.card.add_keys(keys);
+    }
+    Ok(items)
 }
 
 /// Related items from rows in order, with one query for all their topics and one for bylines.

@@ -185,23 +185,28 @@ pub enum StartupError {
     Bind(#[from] std::io::Error),
     #[error("event log: {0}")]
     Events(String),
-    #[error("article cards: {0}")]
+    #[error("article cards and topic heads: {0}")]
     Cards(String),
     #[error("outbound HTTP client: {0}")]
     Outbound(#[from] reqwest::Error),
 }
 
 /// Connects and applies pending migrations, then renders the cards of articles that have none
-/// (stored before cards, or by a bulk loader); returns the versions applied.
+/// and the heads of topics that have none (stored before them, or by a bulk loader); returns
+/// the versions applied.
 pub fn migrate(url: &crate::config::DatabaseUrl) -> Result<Vec<String>, StartupError> {
     let mut conn = db::connect(url)?;
     let applied = db::run_migrations(&mut conn).map_err(StartupError::Migrations)?;
-    let built = crate::changes::write_on(&mut conn, None, |tx| {
-        articles::cards::build_missing(tx.conn())
+    let (built, heads) = crate::changes::write_on(&mut conn, None, |tx| {
+        let built = articles::cards::build_missing(tx.conn())?;
+        Ok((built, crate::topics::heads::build_missing(tx.conn())?))
     })
     .map_err(|e| StartupError::Cards(e.to_string()))?;
     if built > 0 {
         log::info!("built the cards of {built} articles");
+    }
+    if heads > 0 {
+        log::info!("built the heads of {heads} topics");
     }
     Ok(applied)
 }

@@ -8,7 +8,7 @@
 //! A card is only ever shown while its article is public, so it says `published` whatever the
 //! stored state's time (a scheduled article's card is ready for the instant it comes due).
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use actix_web::http::header::{HeaderValue, CONTENT_TYPE};
 use actix_web::{HttpRequest, HttpResponse, Responder};
@@ -40,10 +40,7 @@ impl Card {
 
     /// The topics the card shows: those its article is filed under directly.
     pub fn topics(&self) -> Vec<i32> {
-        self.keys
-            .split(' ')
-            .filter_map(crate::keys::topic_of)
-            .collect()
+        Filed::of(None, &self.keys).topics
     }
 
     /// Adds the card's keys (the article, its topics and its bylines).
@@ -118,8 +115,22 @@ pub fn push_array<T>(
 
 /// Renders the cards of those of `ids` that exist and stores them in place of their old ones.
 /// Only the write path calls it, inside its transaction.
+/// The topic heads of every article whose topics or feed time changed follow
+/// (`topics::heads`).
 pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiError> {
+    let mut heads: BTreeSet<i32> = BTreeSet::new();
     for chunk in ids.chunks(BATCH) {
+        let old: HashMap<i32, Filed> = article_cards::table
+            .filter(article_cards::article_id.eq_any(chunk))
+            .select((
+                article_cards::article_id,
+                article_cards::public_from,
+                article_cards::keys,
+            ))
+            .load::<(i32, Option<NaiveDateTime>, String)>(conn)?
+            .into_iter()
+            .map(|(id, public_from, keys)| (id, Filed::of(public_from, &keys)))
+            .collect();
         let rows: Vec<ArticleRow> = articles::table
             .filter(articles::id.eq_any(chunk))
             .select(ArticleRow::as_select())
@@ -143,6 +154,15 @@ pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiErr
             let json = serde_json::to_string(&summary)
                 .map_err(|e| ApiError::internal(format!("cannot render a card: {e}")))?;
             let keys = keys.into_vec().join(" ");
+            let filed = Filed::of(public_from, &keys);
+            match old.get(&id) {
+                Some(before) if *before == filed => {}
+                before => heads.extend(
+                    filed
+                        .heads()
+                        .chain(before.into_iter().flat_map(Filed::heads)),
+                ),
+            }
             cards.push((
                 article_cards::article_id.eq(id),
                 article_cards::public_from.eq(public_from),
@@ -163,7 +183,33 @@ pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiErr
                 .execute(c)?,
         };
     }
-    Ok(())
+    // An article deleted for good was in no head: it went through the trash first.
+    crate::topics::heads::refresh(conn, &heads)
+}
+
+/// Where a card puts its article in the topic heads: its feed time and its own topics.
+#[derive(Debug, PartialEq, Eq)]
+struct Filed {
+    public_from: Option<NaiveDateTime>,
+    topics: Vec<i32>,
+}
+
+impl Filed {
+    fn of(public_from: Option<NaiveDateTime>, keys: &str) -> Self {
+        let topics = keys.split(' ').filter_map(crate::keys::topic_of).collect();
+        Self {
+            public_from,
+            topics,
+        }
+    }
+
+    /// The heads it is in: none unless it is published and out of the trash.
+    fn heads(&self) -> impl Iterator<Item = i32> + '_ {
+        self.topics
+            .iter()
+            .copied()
+            .filter(|_| self.public_from.is_some())
+    }
 }
 
 /// Renders the cards of the articles that have none (a database from before cards, or one

@@ -1,6 +1,8 @@
 //! Editorial safety: no lost updates (`If-Match` or a body `version`), revisions of every
 //! change, and the trash with restore and purge.
 
+use std::collections::BTreeSet;
+
 use actix_web::http::header;
 use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
@@ -481,6 +483,10 @@ fn destroy_if(
     trashed_before: Option<NaiveDateTime>,
 ) -> Result<bool, ApiError> {
     let id = row.id;
+    // Its topic rows and card go with it: the heads of its topics are rewritten after.
+    let topics: BTreeSet<i32> = crate::topics::tree::direct_topics(tx.conn(), id)?
+        .into_iter()
+        .collect();
     let removed = match trashed_before {
         Some(cutoff) => diesel::delete(
             articles::table
@@ -494,6 +500,7 @@ fn destroy_if(
         return Ok(false);
     }
     search::remove(tx.conn(), id)?;
+    crate::topics::heads::refresh(tx.conn(), &topics)?;
     let now = tx.now();
     tx.article(Some(&ArticleState::of(row, now)), None, &[]);
     Ok(true)

@@ -165,6 +165,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    topic_heads (topic_id) {
+        topic_id -> Int4,
+        entries -> Text,
+        complete -> Bool,
+    }
+}
+
+diesel::table! {
     topics (id) {
         id -> Int4,
         slug -> Text,
@@ -250,6 +258,7 @@ diesel::joinable!(article_topics -> topics (topic_id));
 diesel::joinable!(articles -> topics (primary_topic_id));
 diesel::joinable!(articles -> users (created_by));
 diesel::joinable!(refresh_tokens -> users (user_id));
+diesel::joinable!(topic_heads -> topics (topic_id));
 diesel::joinable!(webhook_attempts -> webhook_messages (message_id));
 diesel::joinable!(webhook_messages -> webhooks (webhook_id));
 
@@ -266,6 +275,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     related_links,
     site_state,
+    topic_heads,
     topics,
     users,
     webhook_attempts,

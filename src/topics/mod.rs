@@ -1,6 +1,7 @@
 //! Topics: sections and tags in a tree. Articles are filed under topics; a topic's feed and
 //! article count include its descendants (see `tree`).
 
+pub mod heads;
 pub mod tree;
 
 use std::collections::{HashMap, HashSet};

@@ -9,23 +9,7 @@ use newsroom::domain::Role;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, Backend, TestApp};
-
-/// A small deterministic generator, so that a failure can be replayed.
-struct Dice(u64);
-
-impl Dice {
-    fn below(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.below(items.len())]
-    }
-}
+use crate::helpers::{spawn_app, Backend, Dice, TestApp};
 
 /// The article as a staff read builds it, without what a card leaves out.
 async fn from_scratch(app: &TestApp, token: &str, id: i64) -> Value {

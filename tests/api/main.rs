@@ -38,6 +38,7 @@ mod events;
 mod feed;
 mod feeds;
 mod hardening;
+mod heads;
 mod health;
 mod helpers;
 mod keys;
