@@ -266,7 +266,7 @@ pub fn related(
     for (target, _, _) in &links {
         keys.add(crate::keys::article(*target));
     }
-    let picked: Vec<RelatedCard> = links
+    let mut items: Vec<RelatedCard> = links
         .into_iter()
         .filter_map(|(_, relation, card)| {
             card.map(|card| RelatedCard {
@@ -277,7 +277,6 @@ pub fn related(
         })
         .take(usize::try_from(limit).unwrap_or(0))
         .collect();
-    let mut items = picked;
     if suggest {
         for topic in topics {
             keys.add(crate::keys::list_topic(*topic));

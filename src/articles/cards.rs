@@ -40,7 +40,7 @@ impl Card {
 
     /// The topics the card shows: those its article is filed under directly.
     pub fn topics(&self) -> Vec<i32> {
-        Filed::of(None, &self.keys).topics
+        topics_of(&self.keys)
     }
 
     /// Adds the card's keys (the article, its topics and its bylines).
@@ -113,10 +113,9 @@ pub fn push_array<T>(
     Ok(())
 }
 
-/// Renders the cards of those of `ids` that exist and stores them in place of their old ones.
-/// Only the write path calls it, inside its transaction.
-/// The topic heads of every article whose topics or feed time changed follow
-/// (`topics::heads`).
+/// Renders the cards of those of `ids` that exist and stores them in place of their old ones,
+/// and rewrites the topic heads of every article whose topics or feed time changed
+/// (`topics::heads`). Only the write path calls it, inside its transaction.
 pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiError> {
     let mut heads: BTreeSet<i32> = BTreeSet::new();
     for chunk in ids.chunks(BATCH) {
@@ -183,7 +182,8 @@ pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiErr
                 .execute(c)?,
         };
     }
-    // An article deleted for good was in no head: it went through the trash first.
+    // An article removed for good has no card left to compare: `safety::destroy_if` rewrites
+    // the heads it was in.
     crate::topics::heads::refresh(conn, &heads)
 }
 
@@ -196,20 +196,26 @@ struct Filed {
 
 impl Filed {
     fn of(public_from: Option<NaiveDateTime>, keys: &str) -> Self {
-        let topics = keys.split(' ').filter_map(crate::keys::topic_of).collect();
         Self {
             public_from,
-            topics,
+            topics: topics_of(keys),
         }
     }
 
     /// The heads it is in: none unless it is published and out of the trash.
     fn heads(&self) -> impl Iterator<Item = i32> + '_ {
-        self.topics
-            .iter()
-            .copied()
-            .filter(|_| self.public_from.is_some())
+        let filed: &[i32] = if self.public_from.is_some() {
+            &self.topics
+        } else {
+            &[]
+        };
+        filed.iter().copied()
     }
+}
+
+/// The topics among a card's keys: those its article is filed under directly.
+fn topics_of(keys: &str) -> Vec<i32> {
+    keys.split(' ').filter_map(crate::keys::topic_of).collect()
 }
 
 /// Renders the cards of the articles that have none (a database from before cards, or one

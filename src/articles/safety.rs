@@ -483,10 +483,15 @@ fn destroy_if(
     trashed_before: Option<NaiveDateTime>,
 ) -> Result<bool, ApiError> {
     let id = row.id;
-    // Its topic rows and card go with it: the heads of its topics are rewritten after.
-    let topics: BTreeSet<i32> = crate::topics::tree::direct_topics(tx.conn(), id)?
-        .into_iter()
-        .collect();
+    // Its topic rows and card go with it: the heads of its topics are rewritten after (a
+    // trashed article is in none).
+    let topics: BTreeSet<i32> = if row.deleted_at.is_none() {
+        crate::topics::tree::direct_topics(tx.conn(), id)?
+            .into_iter()
+            .collect()
+    } else {
+        BTreeSet::new()
+    };
     let removed = match trashed_before {
         Some(cutoff) => diesel::delete(
             articles::table
