@@ -115,9 +115,16 @@ def through_varnish(path, token=None):
 
 
 def settle_cache(path):
-    """Reads until Varnish holds the page; the cache state of a further read."""
-    through_varnish(path)
-    return through_varnish(path)[1]
+    """Reads until Varnish holds the page: the cache state of the last read, a HIT as soon as
+    one comes. Purges are sent after their write commits, so the purge of the article just
+    created may still arrive after the first read and evict it: within two seconds a cacheable
+    page must be a hit."""
+    deadline = time.time() + 2.0
+    state = through_varnish(path)[1]
+    while state != "HIT" and time.time() < deadline:
+        time.sleep(0.05)
+        state = through_varnish(path)[1]
+    return state
 
 
 def article(title, topic=None):

@@ -382,6 +382,8 @@ def scenarios(paths, token, etag):
         ("search q=", "db", rotating([q("/api/v1/articles", q=s) for s in paths["searches"]])),
         ("repeated read (cache)", "cache", rotating([latest])),
         ("conditional read (304)", "cache", rotating([latest], {"If-None-Match": etag})),
+        ("conditional read (304), no cache", "db",
+         rotating([latest], {"If-None-Match": etag})),
         ("mixed 95% read/5% write", "cache",
          writing(reads, token, paths["topic_ids"], paths["article_ids"], 20)),
         ("write only", "cache", writing(reads, token, paths["topic_ids"], paths["article_ids"], 1)),

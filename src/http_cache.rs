@@ -1,12 +1,15 @@
 //! HTTP caching of public reads. Every anonymous `GET` under `/api/v1` and `/feeds` gets a
-//! strong `ETag` (a hash of the exact body, so it changes when and only when the
-//! representation does), `Cache-Control` for shared caches and `Vary`; `If-None-Match` and
+//! strong `ETag` (a hash of the exact body and what it was made from: `validators`),
+//! `Cache-Control` for shared caches and `Vary`; `If-None-Match` and
 //! `If-Modified-Since` get 304. Bodies are kept in memory keyed by path and known parameters,
 //! and answered again while nothing public has changed: the public state of the event log
 //! (`changes::watch`), held in memory and moved by public events of this process at once and
 //! of other processes as they arrive, and by each scheduled time as it passes. A repeated read
-//! or a 304 touches no database. Reads with a token, and writes, are `private, no-store`; the
-//! live event stream passes through untouched.
+//! or a 304 touches no database; so does a revalidation of a body not kept, when its tag
+//! still vouches for it (`validators`). Reads with a token, and writes, are `private,
+//! no-store`; the live event stream passes through untouched.
+
+mod validators;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Mutex;
@@ -102,6 +105,8 @@ pub struct PublicCache {
     /// The most bytes kept (bodies, keys, headers and overhead); 0 keeps none.
     capacity: usize,
     store: Mutex<Store>,
+    /// What the tags of public reads are checked against.
+    versions: validators::Versions,
 }
 
 impl PublicCache {
@@ -117,6 +122,7 @@ impl PublicCache {
                 epoch: 0,
                 recent: VecDeque::new(),
             }),
+            versions: validators::Versions::default(),
         }
     }
 
@@ -179,10 +185,15 @@ impl PublicCache {
 }
 
 impl Invalidate for PublicCache {
-    fn invalidate(&self, keys: &[String]) {
+    fn known_from(&self, seq: i64) {
+        self.versions.known_from(seq);
+    }
+
+    fn invalidate(&self, keys: &[String], seq: i64) {
         if keys.is_empty() {
             return;
         }
+        self.versions.invalidated(keys, seq);
         let mut store = self.lock();
         store.epoch += 1;
         let epoch = store.epoch;
@@ -232,20 +243,13 @@ fn cache_key(req: &ServiceRequest, table: &RouteTable) -> Option<String> {
     Some(format!("{}?{}", req.path(), query.finish()))
 }
 
-/// A strong entity tag: 128 bits of XXH3 over the exact body. A validator, not a signature:
-/// the bodies are ours, so collisions need not resist an adversary, and XXH3 costs a tenth
-/// of SHA-256 per byte (SHA-256 was 8 % of an uncached feed page's CPU).
-fn strong_etag(body: &[u8]) -> String {
-    format!("\"{:032x}\"", xxhash_rust::xxh3::xxh3_128(body))
-}
-
 /// Whether the request's validators say the client has this representation.
 fn not_modified(req: &ServiceRequest, etag: &str, headers: &HeaderMap) -> bool {
     if let Some(tags) = req.headers().get(header::IF_NONE_MATCH) {
         // Weak comparison, as RFC 9110 asks for If-None-Match.
         return tags.to_str().unwrap_or("").split(',').any(|tag| {
             let tag = tag.trim();
-            tag == "*" || base_tag(tag.trim_start_matches("W/")) == etag
+            tag == "*" || validators::same_body(&split_coding(tag.trim_start_matches("W/")).0, etag)
         });
     }
     let since = req
@@ -265,16 +269,21 @@ fn not_modified(req: &ServiceRequest, etag: &str, headers: &HeaderMap) -> bool {
 /// validators: a compressed representation is another representation.
 const CODINGS: [&str; 2] = ["br", "gzip"];
 
-/// An entity tag without its content-coding suffix.
-fn base_tag(tag: &str) -> String {
+/// An entity tag without its content-coding suffix, and the coding.
+fn split_coding(tag: &str) -> (String, Option<&'static str>) {
     CODINGS
         .iter()
-        .find_map(|c| tag.strip_suffix(&format!("-{c}\"")))
-        .map_or_else(|| tag.to_owned(), |base| format!("{base}\""))
+        .find_map(|c| {
+            Some((
+                format!("{}\"", tag.strip_suffix(&format!("-{c}\""))?),
+                Some(*c),
+            ))
+        })
+        .unwrap_or_else(|| (tag.to_owned(), None))
 }
 
 /// Outside compression: gives a compressed public response the tag of its coding, and a 304
-/// the tag the client holds.
+/// the coding of the tag the client holds.
 pub async fn etag_per_coding(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -303,21 +312,20 @@ pub async fn etag_per_coding(
     let (Some(etag), true) = (etag, public) else {
         return Ok(res);
     };
-    let coding = res
+    let sent = res
         .headers()
         .get(header::CONTENT_ENCODING)
         .and_then(|v| v.to_str().ok())
-        .filter(|c| CODINGS.contains(c))
-        .map(str::to_owned);
-    let tagged = match coding {
-        Some(coding) => etag
-            .strip_suffix('"')
-            .map(|base| format!("{base}-{coding}\"")),
+        .and_then(|c| CODINGS.iter().find(|known| **known == c).copied());
+    let coding = match sent {
         None if res.status() == StatusCode::NOT_MODIFIED => held
-            .into_iter()
-            .find(|tag| *tag != etag && base_tag(tag) == etag),
-        None => None,
+            .iter()
+            .map(|tag| split_coding(tag))
+            .find(|(base, _)| validators::same_body(base, &etag))
+            .and_then(|(_, coding)| coding),
+        sent => sent,
     };
+    let tagged = coding.and_then(|c| etag.strip_suffix('"').map(|base| format!("{base}-{c}\"")));
     if let Some(value) = tagged.and_then(|t| HeaderValue::from_str(&t).ok()) {
         res.headers_mut().insert(header::ETAG, value);
     }
@@ -355,6 +363,34 @@ fn respond(
     req.into_response(response)
 }
 
+/// The tag in `If-None-Match` (without its coding) that still names the current
+/// representation, if one does.
+fn vouched(
+    req: &ServiceRequest,
+    cache: &PublicCache,
+    latest: i64,
+    due_mark: Option<NaiveDateTime>,
+) -> Option<String> {
+    let tags = req.headers().get(header::IF_NONE_MATCH)?.to_str().ok()?;
+    tags.split(',')
+        .map(|tag| split_coding(tag.trim().trim_start_matches("W/")).0)
+        .find(|tag| cache.versions.vouches(tag, latest, due_mark))
+}
+
+/// A 304 for a tag vouched for: the headers a 200 would have that describe the
+/// representation and its caching.
+fn unchanged(req: ServiceRequest, cache: &PublicCache, etag: &str) -> ServiceResponse<BoxBody> {
+    let mut builder = HttpResponse::NotModified();
+    builder
+        .insert_header((header::CACHE_CONTROL, cache.cache_control.clone()))
+        .insert_header((header::VARY, HeaderValue::from_static(VARY)))
+        .insert_header((X_CACHE, HeaderValue::from_static("validated")));
+    if let Ok(value) = HeaderValue::from_str(etag) {
+        builder.insert_header((header::ETAG, value));
+    }
+    req.into_response(builder.finish())
+}
+
 fn is_public_read(req: &ServiceRequest) -> bool {
     req.method() == Method::GET
         && (req.path().starts_with("/api/v1/") || req.path().starts_with("/feeds/"))
@@ -381,19 +417,25 @@ pub async fn public_cache(
     let key = req
         .app_data::<web::Data<RouteTable>>()
         .and_then(|table| cache_key(&req, table));
-    // Without the state (the database is down), or with no room to keep bodies, the request
-    // goes through uncached.
-    let state = match (cache.capacity, &key) {
-        (0, _) | (_, None) => None,
-        _ => app.watch.public_state(&app.pool).await.ok(),
+    // Without the state (the database is down) the request goes through uncached, its tag
+    // the body's hash alone; with no room to keep bodies, only tags are checked.
+    let state = match &key {
+        Some(_) => app.watch.public_state(&app.pool).await.ok(),
+        None => None,
     };
-    let hit = match (&state, &key) {
-        (Some(due_mark), Some(key)) => cache.get(key, *due_mark),
+    let hit = match (&state, &key, cache.capacity) {
+        (Some(due_mark), Some(key), 1..) => cache.get(key, *due_mark),
         _ => None,
     };
     if let Some((etag, headers, body)) = hit {
         return Ok(respond(req, &etag, &headers, body, true));
     }
+    if let Some(due_mark) = state {
+        if let Some(etag) = vouched(&req, cache, app.watch.latest(), due_mark) {
+            return Ok(unchanged(req, cache, &etag));
+        }
+    }
+    let made_at = app.watch.latest();
     let begun = cache.begin();
     let mut res = next.call(req).await?;
     if res.status().is_redirection() && res.status() != StatusCode::NOT_MODIFIED {
@@ -415,21 +457,25 @@ pub async fn public_cache(
     let body = to_bytes(body)
         .await
         .map_err(|_| actix_web::error::ErrorInternalServerError("unreadable response body"))?;
-    let etag = strong_etag(&body);
     let mut headers = head.headers().clone();
+    let keys: Vec<String> = headers
+        .get(keys::SURROGATE_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split_whitespace().map(str::to_owned).collect())
+        .unwrap_or_default();
+    let clocked = keys.iter().any(|k| keys::follows_the_clock(k));
+    let made = state.map(|due_mark| validators::Made {
+        seq: made_at,
+        due_mark: clocked.then_some(due_mark),
+    });
+    let etag = validators::tag(&body, &keys, made);
     headers.insert(header::CACHE_CONTROL, cache.cache_control.clone());
     headers.insert(header::VARY, HeaderValue::from_static(VARY));
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }
     headers.remove(crate::state::REQUEST_ID);
-    let keys: Vec<String> = headers
-        .get(keys::SURROGATE_KEY)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split_whitespace().map(str::to_owned).collect())
-        .unwrap_or_default();
-    if let (Some(due_mark), Some(key)) = (state, key) {
-        let clocked = keys.iter().any(|k| keys::follows_the_clock(k));
+    if let (Some(due_mark), Some(key), 1..) = (state, key, cache.capacity) {
         let entry = Entry {
             due_mark: clocked.then_some(due_mark),
             etag: etag.clone(),

@@ -816,6 +816,10 @@ pub fn change(
         // Publishing sets the time of publication: part of the status change, not an edit.
         changed.retain(|field| *field != "published_at");
     }
+    if changed.is_empty() && draft.status == before.status {
+        // Nothing to change: no new version, no revision, nothing for anyone to hear of.
+        return load(tx.conn(), row);
+    }
     // Claim the version first: it locks the row, so a concurrent writer waits here and then
     // finds the version gone, before it writes anything.
     safety::claim_version(tx.conn(), &row).map_err(|e| expect.lost(e))?;

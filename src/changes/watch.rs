@@ -40,7 +40,10 @@ pub type PublicState = Option<NaiveDateTime>;
 
 /// A cache of public responses, invalidated by surrogate key as changes are learnt of.
 pub trait Invalidate: Send + Sync {
-    fn invalidate(&self, keys: &[String]);
+    /// The log stood at `seq` when this process began: what came before is not known by key.
+    fn known_from(&self, seq: i64);
+    /// Public events up to `seq` invalidated `keys`.
+    fn invalidate(&self, keys: &[String], seq: i64);
 }
 
 #[derive(Debug, Default)]
@@ -86,6 +89,7 @@ impl Watch {
             .select(site_state::generation)
             .first(conn)?;
         let (sender, _) = broadcast::channel(BACKLOG);
+        caches.known_from(latest);
         Ok(Self {
             known: Mutex::new(Known {
                 latest,
@@ -106,7 +110,9 @@ impl Watch {
     /// read back for the streams only when a stream listens or other processes' events may lie
     /// before them; the scheduler and the next scheduled time only when the schedule moved.
     pub fn committed(&self, committed: Committed) {
-        self.caches.invalidate(&committed.keys);
+        if let Some((_, last)) = committed.seqs {
+            self.caches.invalidate(&committed.keys, last);
+        }
         if committed.schedule {
             self.epoch.fetch_add(1, Ordering::SeqCst);
         }
@@ -220,7 +226,7 @@ impl Watch {
                     known.next_due = None;
                 }
             }
-            self.caches.invalidate(&gone);
+            self.caches.invalidate(&gone, last);
             if articles {
                 self.epoch.fetch_add(1, Ordering::SeqCst);
                 self.schedule.notify_one();
