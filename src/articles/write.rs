@@ -746,7 +746,8 @@ fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError>
 /// their own while in `draft` or `review`, and may not publish, change `published_at` or
 /// remove a byline (403; adding bylines of active users is fine). Changing the slug of a
 /// published article keeps the old one, which then redirects. Every change bumps `version`
-/// and `updated_at`. Send `If-Match` with the `ETag` of your read (412 when stale) or the
+/// and `updated_at`; a request that changes nothing writes nothing (both stay, no revision
+/// is kept). Send `If-Match` with the `ETag` of your read (412 when stale) or the
 /// `version` you read in the body (409 when stale) so that a concurrent edit is never lost.
 #[utoipa::path(
     tag = "articles",

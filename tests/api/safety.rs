@@ -475,7 +475,55 @@ async fn old_trash_is_purged(backend: Backend) {
     );
 }
 
+/// A PATCH that changes nothing (the same title, the same topics, an empty body) writes
+/// nothing: no new version or revision, the same `updated_at`, the same public page; a stale
+/// version in it is still refused.
+async fn a_patch_that_changes_nothing_writes_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let topic = app.topic(&editor.token, "Desk", None).await;
+    let article = app
+        .published(&editor.token, "Same", json!({"topic_ids": [topic["id"]]}))
+        .await;
+    let path = format!("/api/v1/articles/{}", article["id"]);
+    let public_before = app.get(&path, None).await.bytes().await.unwrap();
+    for body in [
+        json!({}),
+        json!({"title": "Same"}),
+        json!({"topic_ids": [topic["id"]], "status": "published"}),
+    ] {
+        let response = app
+            .send_json(Method::PATCH, &path, Some(&editor.token), &body)
+            .await;
+        assert_eq!(response.status(), 200, "{body}");
+        assert_eq!(response.headers()["etag"], "\"v1\"");
+        let after: Value = response.json().await.unwrap();
+        assert_eq!(after["version"], 1, "{body}");
+        assert_eq!(after["updated_at"], article["updated_at"], "{body}");
+    }
+    let revisions: Value = app
+        .get(&format!("{path}/revisions"), Some(&editor.token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(revisions["data"], json!([]));
+    assert_eq!(
+        app.get(&path, None).await.bytes().await.unwrap(),
+        public_before
+    );
+    let stale = app
+        .request(Method::PATCH, &path, Some(&editor.token))
+        .header("If-Match", "\"v0\"")
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 412);
+}
+
 backend_tests!(
+    a_patch_that_changes_nothing_writes_nothing,
     stale_writes_are_refused,
     of_two_concurrent_writers_exactly_one_wins,
     every_change_keeps_a_revision,
