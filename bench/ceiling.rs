@@ -27,25 +27,25 @@ struct Headline {
 
 async fn latest(pool: web::Data<Pool>) -> HttpResponse {
     let pool = pool.into_inner();
-    let rows = web::block(move || -> Result<Vec<Headline>, String> {
-        let mut conn = pool.get().map_err(|e| e.to_string())?;
-        articles::table
-            .filter(public_at(db::now()))
-            .order((articles::published_at.desc(), articles::id.desc()))
-            .limit(20)
-            .select((
-                articles::id,
-                articles::slug,
-                articles::title,
-                articles::published_at,
-            ))
-            .load(&mut conn)
-            .map_err(|e| e.to_string())
+    let rows = web::block(move || {
+        db::pooled(&pool, |conn| -> Result<Vec<Headline>, _> {
+            Ok(articles::table
+                .filter(public_at(db::now()))
+                .order((articles::published_at.desc(), articles::id.desc()))
+                .limit(20)
+                .select((
+                    articles::id,
+                    articles::slug,
+                    articles::title,
+                    articles::published_at,
+                ))
+                .load(conn)?)
+        })
     })
     .await;
     match rows {
         Ok(Ok(rows)) => HttpResponse::Ok().json(rows),
-        Ok(Err(e)) => HttpResponse::InternalServerError().body(e),
+        Ok(Err(e)) => HttpResponse::InternalServerError().body(e.to_string()),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
 }

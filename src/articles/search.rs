@@ -201,10 +201,12 @@ pub fn candidates(
             // PostgreSQL prices a scan by the table's few pages, not by the documents it would
             // detoast to test each row: it scans the whole archive for a rare word (350 ms at
             // 100,000 articles), or the newest ids backwards for a word in one article of
-            // twenty (170 ms), where the GIN index answers in 5-15 ms.
+            // twenty (170 ms), where the GIN index answers in 5-15 ms. Its plan depends on the
+            // words: planned for each search, unlike the other statements (`db`).
             db::in_transaction(conn, |conn| {
                 conn.batch_execute(
-                    "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off",
+                    "SET LOCAL enable_seqscan = off; SET LOCAL enable_indexscan = off; \
+                     SET LOCAL plan_cache_mode = force_custom_plan",
                 )?;
                 load(conn, query, text, pool, now, None)
             })

@@ -340,10 +340,7 @@ where
     std::thread::Builder::new()
         .name("newsroom-write".into())
         .spawn(move || {
-            let outcome = pool
-                .get()
-                .map_err(ApiError::from)
-                .and_then(|mut conn| in_write_transaction(&mut conn, work));
+            let outcome = db::pooled(&pool, |conn| in_write_transaction(conn, work));
             // The request may have gone; its transaction has ended either way.
             let _ = done.send(outcome);
         })

@@ -94,3 +94,82 @@ async fn postgres_readiness_follows_the_database() {
     }
     assert_eq!(status, 200, "readiness did not recover");
 }
+
+/// The server's connections of the test database, by process id.
+fn server_connections(admin: &mut PgConnection, name: &str) -> Vec<i32> {
+    diesel::select(diesel::dsl::sql::<
+        diesel::sql_types::Array<diesel::sql_types::Integer>,
+    >(&format!(
+        "COALESCE(array_agg(pid), '{{}}') FROM pg_stat_activity \
+             WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+    )))
+    .get_result(admin)
+    .unwrap()
+}
+
+/// Drops every connection the server holds to its database, as a restart or a failover
+/// would, and waits until they are gone.
+async fn drop_connections(admin: &mut PgConnection, name: &str) {
+    let held = server_connections(admin, name);
+    assert!(!held.is_empty());
+    for pid in &held {
+        admin
+            .batch_execute(&format!("SELECT pg_terminate_backend({pid})"))
+            .unwrap();
+    }
+    for _ in 0..50 {
+        if !server_connections(admin, name)
+            .iter()
+            .any(|p| held.contains(p))
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the connections were not dropped");
+}
+
+/// When PostgreSQL drops the server's connections, reads recover by themselves: a request
+/// that meets a dropped connection gets a 5xx in our error format (never internal text), the
+/// connection is checked before its next use and replaced, so at most one request per pooled
+/// connection fails; and a connection that sat idle for over a second is checked before it is
+/// used, so after a pause none fails.
+#[cfg_attr(
+    not(pg_tests),
+    ignore = "set NEWSROOM_TEST_POSTGRES_URL to run the PostgreSQL suite"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_reads_recover_from_dropped_connections() {
+    let app =
+        crate::helpers::spawn_app_with(Backend::Postgres, |c| c.response_cache_bytes = 0).await;
+    let crate::helpers::TestDb::Postgres {
+        admin_url, name, ..
+    } = &app.db
+    else {
+        unreachable!()
+    };
+    let mut admin = PgConnection::establish(admin_url).unwrap();
+    let read = "/api/v1/articles?limit=5";
+    let burst = || async {
+        let mut failed = 0;
+        for _ in 0..40 {
+            let response = app.get(read, None).await;
+            if response.status() != 200 {
+                failed += 1;
+                let status = response.status().as_u16();
+                assert!([500, 503].contains(&status), "{status}");
+                let problem = crate::helpers::assert_problem(response, status).await;
+                assert!(!problem.to_string().contains("terminat"), "{problem}");
+            }
+        }
+        failed
+    };
+    assert_eq!(burst().await, 0);
+    drop_connections(&mut admin, name).await;
+    let failed = burst().await;
+    assert!(failed <= 4, "{failed} requests failed with a pool of 4");
+    assert_eq!(burst().await, 0, "after the first failures");
+    drop_connections(&mut admin, name).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+    assert_eq!(burst().await, 0, "after a pause");
+}
