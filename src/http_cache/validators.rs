@@ -13,7 +13,6 @@
 //! a tag that names too many buckets, or a response without keys, carries the hash alone.
 
 use std::sync::atomic::{AtomicI64, Ordering};
-use std::sync::OnceLock;
 
 use chrono::NaiveDateTime;
 
@@ -154,17 +153,11 @@ impl<'t> Parts<'t> {
     }
 }
 
-/// This build of the server: a hash of its executable, so that a tag made by other code (a
-/// rolling deploy: old and new processes on one log) is not vouched for. Random when the
-/// executable cannot be read: tags are then vouched for by this process only.
+/// The code this server runs (`build.rs`: a hash of its sources, migrations and locked
+/// dependencies), so that a tag made by other code (a rolling deploy: old and new processes
+/// on one log) is not vouched for.
 fn build() -> u32 {
-    static BUILD: OnceLock<u32> = OnceLock::new();
-    *BUILD.get_or_init(|| {
-        std::env::current_exe()
-            .and_then(std::fs::read)
-            .map(|bytes| xxhash_rust::xxh3::xxh3_64(&bytes) as u32)
-            .unwrap_or_else(|_| rand::random())
-    })
+    u32::from_str_radix(env!("NEWSROOM_BUILD_ID"), 16).unwrap_or_default()
 }
 
 #[cfg(test)]
