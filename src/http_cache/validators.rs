@@ -136,7 +136,12 @@ impl<'t> Parts<'t> {
         let seq = i64::from_str_radix(fields.next()?, 16).ok()?;
         let named = fields.next()?.as_bytes();
         let due = fields.next();
-        if fields.next().is_some() || named.len() % 2 != 0 || named.len() > 2 * MAX_BUCKETS {
+        // No tag is made without buckets: one naming none would vouch for anything.
+        if fields.next().is_some()
+            || named.is_empty()
+            || named.len() % 2 != 0
+            || named.len() > 2 * MAX_BUCKETS
+        {
             return None;
         }
         let digit = |c: &u8| ALPHABET.iter().position(|a| a == c);
@@ -232,6 +237,11 @@ mod tests {
         ] {
             assert!(!versions.vouches(junk, i64::MAX, None), "{junk}");
         }
+        let forged = format!("\"0.{:08x}.0.\"", build());
+        assert!(
+            !versions.vouches(&forged, i64::MAX, None),
+            "a tag naming no bucket"
+        );
         let many: Vec<String> = (0..5000).map(|i| format!("article-{i}")).collect();
         assert!(
             !tag(b"", &many, made(1, None)).contains('.'),
