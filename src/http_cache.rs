@@ -245,12 +245,10 @@ fn cache_key(req: &ServiceRequest, table: &RouteTable) -> Option<String> {
 
 /// Whether the request's validators say the client has this representation.
 fn not_modified(req: &ServiceRequest, etag: &str, headers: &HeaderMap) -> bool {
-    if let Some(tags) = req.headers().get(header::IF_NONE_MATCH) {
-        // Weak comparison, as RFC 9110 asks for If-None-Match.
-        return tags.to_str().unwrap_or("").split(',').any(|tag| {
-            let tag = tag.trim();
-            tag == "*" || validators::same_body(&split_coding(tag.trim_start_matches("W/")).0, etag)
-        });
+    if req.headers().contains_key(header::IF_NONE_MATCH) {
+        return held(req.headers())
+            .iter()
+            .any(|(tag, _)| tag == "*" || validators::same_body(tag, etag));
     }
     let since = req
         .headers()
@@ -268,6 +266,20 @@ fn not_modified(req: &ServiceRequest, etag: &str, headers: &HeaderMap) -> bool {
 /// Content codings that get their own entity tag (`"abc-gzip"`), as RFC 9110 asks of strong
 /// validators: a compressed representation is another representation.
 const CODINGS: [&str; 2] = ["br", "gzip"];
+
+/// The entity tags `If-None-Match` names, each without its weak prefix (RFC 9110 compares
+/// them weakly) and its content-coding suffix, with that coding.
+fn held(headers: &HeaderMap) -> Vec<(String, Option<&'static str>)> {
+    headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(',')
+                .map(|t| split_coding(t.trim().trim_start_matches("W/")))
+                .collect()
+        })
+        .unwrap_or_default()
+}
 
 /// An entity tag without its content-coding suffix, and the coding.
 fn split_coding(tag: &str) -> (String, Option<&'static str>) {
@@ -288,16 +300,7 @@ pub async fn etag_per_coding(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let held: Vec<String> = req
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(',')
-                .map(|t| t.trim().trim_start_matches("W/").to_owned())
-                .collect()
-        })
-        .unwrap_or_default();
+    let held = held(req.headers());
     let mut res = next.call(req).await?;
     let public = res
         .headers()
@@ -319,8 +322,7 @@ pub async fn etag_per_coding(
         .and_then(|c| CODINGS.iter().find(|known| **known == c).copied());
     let coding = match sent {
         None if res.status() == StatusCode::NOT_MODIFIED => held
-            .iter()
-            .map(|tag| split_coding(tag))
+            .into_iter()
             .find(|(base, _)| validators::same_body(base, &etag))
             .and_then(|(_, coding)| coding),
         sent => sent,
@@ -371,9 +373,9 @@ fn vouched(
     latest: i64,
     due_mark: Option<NaiveDateTime>,
 ) -> Option<String> {
-    let tags = req.headers().get(header::IF_NONE_MATCH)?.to_str().ok()?;
-    tags.split(',')
-        .map(|tag| split_coding(tag.trim().trim_start_matches("W/")).0)
+    held(req.headers())
+        .into_iter()
+        .map(|(tag, _)| tag)
         .find(|tag| cache.versions.vouches(tag, latest, due_mark))
 }
 
@@ -430,12 +432,13 @@ pub async fn public_cache(
     if let Some((etag, headers, body)) = hit {
         return Ok(respond(req, &etag, &headers, body, true));
     }
+    // Known before reading: every public change up to it is in what is read.
+    let made_at = app.watch.latest();
     if let Some(due_mark) = state {
-        if let Some(etag) = vouched(&req, cache, app.watch.latest(), due_mark) {
+        if let Some(etag) = vouched(&req, cache, made_at, due_mark) {
             return Ok(unchanged(req, cache, &etag));
         }
     }
-    let made_at = app.watch.latest();
     let begun = cache.begin();
     let mut res = next.call(req).await?;
     if res.status().is_redirection() && res.status() != StatusCode::NOT_MODIFIED {
@@ -464,9 +467,11 @@ pub async fn public_cache(
         .map(|v| v.split_whitespace().map(str::to_owned).collect())
         .unwrap_or_default();
     let clocked = keys.iter().any(|k| keys::follows_the_clock(k));
-    let made = state.map(|due_mark| validators::Made {
+    // The due mark a clock-following response was made at.
+    let clock = state.map(|due_mark| clocked.then_some(due_mark));
+    let made = clock.map(|due_mark| validators::Made {
         seq: made_at,
-        due_mark: clocked.then_some(due_mark),
+        due_mark,
     });
     let etag = validators::tag(&body, &keys, made);
     headers.insert(header::CACHE_CONTROL, cache.cache_control.clone());
@@ -475,9 +480,9 @@ pub async fn public_cache(
         headers.insert(header::ETAG, value);
     }
     headers.remove(crate::state::REQUEST_ID);
-    if let (Some(due_mark), Some(key), 1..) = (state, key, cache.capacity) {
+    if let (Some(due_mark), Some(key), 1..) = (clock, key, cache.capacity) {
         let entry = Entry {
-            due_mark: clocked.then_some(due_mark),
+            due_mark,
             etag: etag.clone(),
             headers: headers.clone(),
             body: body.clone(),
