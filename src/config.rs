@@ -152,7 +152,21 @@ pub struct Config {
     pub webhook_workers: usize,
     /// Where downstream caches are purged by key, if anywhere.
     pub purge: Option<PurgeTarget>,
+    /// Where the photo library keeps its files.
+    pub media_store: MediaStore,
+    /// The largest upload taken, in bytes.
+    pub media_max_bytes: usize,
 }
+
+/// Where the photo library keeps its files (`NEWSROOM_MEDIA_STORE`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MediaStore {
+    /// A folder of this process's machine (default `./data/media`, created).
+    Folder(PathBuf),
+}
+
+/// The folder photos are kept in by default.
+pub const DEFAULT_MEDIA_FOLDER: &str = "./data/media";
 
 /// A downstream cache to purge by surrogate key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -207,6 +221,18 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
     /// How long trashed articles stay before `newsroom purge-trash` removes them.
     pub fn trash_days(&self) -> Result<i64, ConfigError> {
         self.parse_number("NEWSROOM_TRASH_DAYS", 30, 0, 3650)
+    }
+
+    fn media_store(&self) -> Result<MediaStore, ConfigError> {
+        const VAR: &str = "NEWSROOM_MEDIA_STORE";
+        match self.get(VAR) {
+            None => Ok(MediaStore::Folder(PathBuf::from(DEFAULT_MEDIA_FOLDER))),
+            Some(raw) if raw.contains("://") => Err(ConfigError::new(
+                VAR,
+                format!("`{raw}` is not a folder (object storage is not built yet)"),
+            )),
+            Some(raw) => Ok(MediaStore::Folder(PathBuf::from(raw.trim()))),
+        }
     }
 
     pub fn database(&self) -> Result<DatabaseUrl, ConfigError> {
@@ -270,6 +296,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         let webhook_allow_private = self.flag("NEWSROOM_WEBHOOK_ALLOW_PRIVATE")?;
         let webhook_workers = self.parse_number("NEWSROOM_WEBHOOK_WORKERS", 32usize, 0, 1024)?;
         let purge = self.purge()?;
+        let media_store = self.media_store()?;
+        let media_max_bytes = self.parse_number("NEWSROOM_MEDIA_MAX_MB", 25usize, 1, 1024)? << 20;
         let jwt = JwtConfig {
             issuer: self
                 .get("NEWSROOM_JWT_ISSUER")
@@ -328,6 +356,8 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
             webhook_allow_private,
             webhook_workers,
             purge,
+            media_store,
+            media_max_bytes,
         })
     }
 

@@ -73,6 +73,9 @@ pub enum ApiError {
     PayloadTooLarge(String),
     #[error("unsupported media type: {0}")]
     UnsupportedMediaType(String),
+    /// No byte of the asked range is in the file of `length` bytes.
+    #[error("range not satisfiable: {detail}")]
+    RangeNotSatisfiable { detail: String, length: u64 },
     #[error("validation failed: {0:?}")]
     Validation(Vec<FieldError>),
     #[error("too many requests: {detail}")]
@@ -120,6 +123,7 @@ impl ApiError {
             Self::Gone(_) => "gone",
             Self::PayloadTooLarge(_) => "payload-too-large",
             Self::UnsupportedMediaType(_) => "unsupported-media-type",
+            Self::RangeNotSatisfiable { .. } => "range-not-satisfiable",
             Self::Validation(_) => "validation",
             Self::TooManyRequests { .. } => "too-many-requests",
             Self::Unavailable(_) | Self::Busy { .. } => "unavailable",
@@ -139,6 +143,7 @@ impl ApiError {
             | Self::Busy { detail: d, .. }
             | Self::PayloadTooLarge(d)
             | Self::UnsupportedMediaType(d)
+            | Self::RangeNotSatisfiable { detail: d, .. }
             | Self::TooManyRequests { detail: d, .. } => d.clone(),
             Self::MethodNotAllowed(allowed) => {
                 let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();
@@ -181,6 +186,7 @@ impl ResponseError for ApiError {
             Self::Gone(_) => StatusCode::GONE,
             Self::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::RangeNotSatisfiable { .. } => StatusCode::RANGE_NOT_SATISFIABLE,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
@@ -208,6 +214,9 @@ impl ResponseError for ApiError {
             }
             Self::TooManyRequests { retry_after, .. } | Self::Busy { retry_after, .. } => {
                 response.insert_header((header::RETRY_AFTER, retry_after.to_string()));
+            }
+            Self::RangeNotSatisfiable { length, .. } => {
+                response.insert_header((header::CONTENT_RANGE, format!("bytes */{length}")));
             }
             Self::MethodNotAllowed(allowed) => {
                 let names: Vec<&str> = allowed.iter().map(Method::as_str).collect();

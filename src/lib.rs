@@ -2,7 +2,7 @@
 //! library; integration tests drive the same `startup::Application`.
 //!
 //! The layers, arrows pointing down: `startup` wires the application; resources (`articles`,
-//! `topics`, `links`, `users`, `authors`, `auth`) and delivery (`http_cache`, `sync`,
+//! `topics`, `links`, `media`, `users`, `authors`, `auth`) and delivery (`http_cache`, `sync`,
 //! `syndication`) handle requests; every write goes through `changes`, which records the event
 //! log; `state` holds what handlers share; `db` reads.
 
@@ -20,6 +20,7 @@ pub mod http_cache;
 pub mod keys;
 pub mod links;
 pub mod logging;
+pub mod media;
 pub mod openapi;
 pub mod outbound;
 pub mod pagination;

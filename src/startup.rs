@@ -20,13 +20,13 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::tokens::TokenKeys;
 use crate::changes::{self, watch::Watch};
 use crate::config::DatabaseUrl;
-use crate::config::{Config, CorsOrigins};
+use crate::config::{Config, CorsOrigins, MediaStore};
 use crate::db;
 use crate::error::ApiError;
 use crate::route_table::RouteTable;
 use crate::state::{AppState, REQUEST_ID};
 use crate::{
-    articles, auth, authors, extract, health, http_cache, links, openapi, sync, syndication,
+    articles, auth, authors, extract, health, http_cache, links, media, openapi, sync, syndication,
     topics, users, webhooks,
 };
 
@@ -37,6 +37,7 @@ fn routes(cfg: &mut ServiceConfig) {
         .service(health::ready)
         .service(syndication::topic_feed)
         .service(syndication::site_feed)
+        .service(media::serve::serve_media)
         .service(
             scope::scope("/api/v1")
                 .service(auth::handlers::login)
@@ -74,6 +75,11 @@ fn routes(cfg: &mut ServiceConfig) {
                 .service(links::replace_links)
                 .service(links::update_link)
                 .service(links::delete_link)
+                .service(media::list_media)
+                .service(media::upload_media)
+                .service(media::get_media)
+                .service(media::update_media)
+                .service(media::delete_media)
                 .service(webhooks::list_webhooks)
                 .service(webhooks::create_webhook)
                 .service(webhooks::get_webhook)
@@ -187,6 +193,8 @@ pub enum StartupError {
     Events(String),
     #[error("article cards and topic heads: {0}")]
     Cards(String),
+    #[error("NEWSROOM_MEDIA_STORE: {0}")]
+    Media(String),
     #[error("outbound HTTP client: {0}")]
     Outbound(#[from] reqwest::Error),
 }
@@ -248,7 +256,18 @@ impl Application {
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
-        let server = Self::serve(&config, state.clone(), web::Data::from(cache), listener)?;
+        let library = match &config.media_store {
+            MediaStore::Folder(root) => media::library::Library::open(root, config.media_max_bytes)
+                .map_err(|e| StartupError::Media(format!("{}: {e}", root.display())))?,
+        };
+        let library = web::Data::new(Arc::new(library));
+        let server = Self::serve(
+            &config,
+            state.clone(),
+            web::Data::from(cache),
+            library,
+            listener,
+        )?;
         Ok(Self {
             port,
             server,
@@ -264,6 +283,7 @@ impl Application {
         config: &Config,
         state: web::Data<AppState>,
         cache: web::Data<http_cache::PublicCache>,
+        library: web::Data<Arc<media::library::Library>>,
         listener: TcpListener,
     ) -> Result<Server, StartupError> {
         let doc = openapi_document();
@@ -280,6 +300,7 @@ impl Application {
                 .split_for_parts();
             app.app_data(state.clone())
                 .app_data(cache.clone())
+                .app_data(library.clone())
                 .app_data(table.clone())
                 .app_data(web::PayloadConfig::new(body_limit))
                 .app_data(extract::query_config())

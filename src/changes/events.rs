@@ -48,10 +48,19 @@ pub enum EventType {
     /// A byline's public profile (name, bio) changed.
     #[serde(rename = "author.updated")]
     AuthorUpdated,
+    /// A photo was uploaded to the library (staff).
+    #[serde(rename = "media.created")]
+    MediaCreated,
+    /// A photo's metadata or focal point changed, or its renditions became ready (staff).
+    #[serde(rename = "media.updated")]
+    MediaUpdated,
+    /// A photo was deleted from the library (staff).
+    #[serde(rename = "media.deleted")]
+    MediaDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 13] = [
+    pub const ALL: [EventType; 16] = [
         EventType::ArticleCreated,
         EventType::ArticleUpdated,
         EventType::ArticleStatusChanged,
@@ -65,10 +74,13 @@ impl EventType {
         EventType::TopicUpdated,
         EventType::TopicDeleted,
         EventType::AuthorUpdated,
+        EventType::MediaCreated,
+        EventType::MediaUpdated,
+        EventType::MediaDeleted,
     ];
 
     /// The names of `ALL`, in its order.
-    pub const NAMES: [&'static str; 13] = [
+    pub const NAMES: [&'static str; 16] = [
         "article.created",
         "article.updated",
         "article.status_changed",
@@ -82,6 +94,9 @@ impl EventType {
         "topic.updated",
         "topic.deleted",
         "author.updated",
+        "media.created",
+        "media.updated",
+        "media.deleted",
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -113,13 +128,20 @@ pub struct EventRef {
     pub slug: String,
 }
 
+/// A photo of the library as an event names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": 7}))]
+pub struct EventMedia {
+    pub id: i32,
+}
+
 /// One entry of the event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "seq": 1841, "type": "article.updated", "occurred_at": "2026-12-01T09:14:03.120000Z",
     "actor_id": 2,
     "article": {"id": 42, "slug": "border-treaty-signed", "status": "published", "language": "en"},
-    "topic": null, "author": null, "changed": ["title", "summary"]
+    "topic": null, "author": null, "media": null, "changed": ["title", "summary"]
 }))]
 pub struct Event {
     /// Strictly increasing in commit order: a reader that has seen N never later sees less.
@@ -134,6 +156,8 @@ pub struct Event {
     pub topic: Option<EventRef>,
     /// For `author.updated`: whose profile.
     pub author: Option<EventRef>,
+    /// For `media.*`: which photo of the library.
+    pub media: Option<EventMedia>,
     /// The fields that changed, for `article.updated`, `topic.updated` and `author.updated`.
     pub changed: Option<Vec<String>>,
 }
@@ -146,6 +170,7 @@ pub struct Pending {
     pub article: Option<EventArticle>,
     pub topic: Option<EventRef>,
     pub author: Option<EventRef>,
+    pub media: Option<EventMedia>,
     pub changed: Option<Vec<String>>,
     pub public: bool,
     /// What it invalidates in public caches (public events only).
@@ -160,6 +185,7 @@ impl Pending {
             article: None,
             topic: None,
             author: None,
+            media: None,
             changed: None,
             public,
             keys: crate::keys::Keys::default(),
@@ -186,6 +212,7 @@ pub struct EventRow {
     pub changed: Option<String>,
     pub public: bool,
     pub purge_keys: Option<String>,
+    pub media_id: Option<i32>,
 }
 
 impl EventRow {
@@ -234,6 +261,7 @@ impl EventRow {
             }),
             topic: reference(self.topic_id, &self.topic_slug),
             author: reference(self.author_id, &self.author_slug),
+            media: self.media_id.map(|id| EventMedia { id }),
             changed: self
                 .changed
                 .as_deref()
@@ -272,6 +300,7 @@ pub fn insert(
                 events::author_id.eq(event.author.as_ref().map(|a| a.id)),
                 events::author_slug.eq(event.author.as_ref().map(|a| a.slug.as_str())),
             ),
+            events::media_id.eq(event.media.as_ref().map(|m| m.id)),
             events::changed.eq(event
                 .changed
                 .as_ref()

@@ -167,6 +167,17 @@ impl<'c> Tx<'c> {
         self.stamped.extend(articles);
     }
 
+    /// Records a change of a photo of the library (staff only: the public sees photos through
+    /// the articles that show them).
+    pub fn media(&mut self, kind: EventType, id: i32, changed: &[&str]) {
+        let mut event = Pending::new(kind, db::now(), false);
+        event.media = Some(events::EventMedia { id });
+        if kind == EventType::MediaUpdated {
+            event.changed = Some(changed.iter().map(|f| (*f).to_owned()).collect());
+        }
+        self.pending.push(event);
+    }
+
     /// Appends the recorded events with their seqs, and keeps the articles' bookkeeping: the
     /// seq of their last change (delta sync), whether they wait for their scheduled time, and
     /// whether they were ever public. A tombstone for each article removed for good.

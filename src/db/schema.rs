@@ -116,6 +116,7 @@ diesel::table! {
         changed -> Nullable<Text>,
         public -> Bool,
         purge_keys -> Nullable<Text>,
+        media_id -> Nullable<Int4>,
     }
 }
 
@@ -125,6 +126,28 @@ diesel::table! {
         email -> Text,
         client_ip -> Text,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    media (id) {
+        id -> Int4,
+        name -> Text,
+        format -> Text,
+        width -> Int4,
+        height -> Int4,
+        bytes -> Int8,
+        alt -> Nullable<Text>,
+        caption -> Nullable<Text>,
+        credit -> Nullable<Text>,
+        focal_x -> Float8,
+        focal_y -> Float8,
+        blurhash -> Text,
+        ready -> Bool,
+        search_text -> Text,
+        uploaded_by -> Int4,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
     }
 }
 
@@ -257,6 +280,7 @@ diesel::joinable!(article_topics -> articles (article_id));
 diesel::joinable!(article_topics -> topics (topic_id));
 diesel::joinable!(articles -> topics (primary_topic_id));
 diesel::joinable!(articles -> users (created_by));
+diesel::joinable!(media -> users (uploaded_by));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(topic_heads -> topics (topic_id));
 diesel::joinable!(webhook_attempts -> webhook_messages (message_id));
@@ -272,6 +296,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     events,
     login_failures,
+    media,
     refresh_tokens,
     related_links,
     site_state,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
-use newsroom::config::{Config, CorsOrigins, DatabaseUrl, JwtConfig, Secret};
+use newsroom::config::{Config, CorsOrigins, DatabaseUrl, JwtConfig, MediaStore, Secret};
 use newsroom::db::{self, DbConnection};
 use newsroom::domain::{Email, Password, Role};
 use newsroom::startup::Application;
@@ -194,6 +194,9 @@ pub fn test_config(url: DatabaseUrl) -> Config {
         webhook_allow_private: true,
         webhook_workers: 32,
         purge: None,
+        // `spawn_app` gives each application a folder of its own.
+        media_store: MediaStore::Folder(std::env::temp_dir().join("newsroom-test-media")),
+        media_max_bytes: 25 << 20,
     }
 }
 
@@ -201,6 +204,8 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub db: TestDb,
+    /// Where the application keeps its photos.
+    pub media: tempfile::TempDir,
 }
 
 /// A user made for a test, signed in.
@@ -227,6 +232,8 @@ pub async fn spawn_on(db: TestDb) -> TestApp {
 
 async fn spawn_on_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(db.url());
+    let media = tempfile::tempdir().expect("a folder for photos");
+    config.media_store = MediaStore::Folder(media.path().into());
     adjust(&mut config);
     let app = Application::build(config).expect("build the application");
     let port = app.port();
@@ -235,6 +242,7 @@ async fn spawn_on_with(db: TestDb, adjust: impl FnOnce(&mut Config)) -> TestApp 
         address: format!("http://127.0.0.1:{port}"),
         client: client_from(None),
         db,
+        media,
     }
 }
 

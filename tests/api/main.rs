@@ -43,6 +43,7 @@ mod health;
 mod helpers;
 mod keys;
 mod links;
+mod media;
 mod openapi;
 mod permissions;
 mod plans;

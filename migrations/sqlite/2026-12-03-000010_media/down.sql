@@ -1,0 +1,2 @@
+ALTER TABLE events DROP COLUMN media_id;
+DROP TABLE media;
