@@ -223,6 +223,23 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         self.parse_number("NEWSROOM_TRASH_DAYS", 30, 0, 3650)
     }
 
+    /// The site's public base URL, no trailing slash (`NEWSROOM_PUBLIC_URL`).
+    pub fn public_url(&self) -> Result<String, ConfigError> {
+        let public_url = self
+            .get("NEWSROOM_PUBLIC_URL")
+            .unwrap_or_else(|| "http://localhost:8080".into())
+            .trim()
+            .trim_end_matches('/')
+            .to_owned();
+        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
+            return Err(ConfigError::new(
+                "NEWSROOM_PUBLIC_URL",
+                format!("`{public_url}` is not an http(s) URL"),
+            ));
+        }
+        Ok(public_url)
+    }
+
     fn media_store(&self) -> Result<MediaStore, ConfigError> {
         const VAR: &str = "NEWSROOM_MEDIA_STORE";
         match self.get(VAR) {
@@ -328,18 +345,7 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         }
         let response_cache_bytes =
             self.parse_number("NEWSROOM_RESPONSE_CACHE_MB", 32usize, 0, 4096)? << 20;
-        let public_url = self
-            .get("NEWSROOM_PUBLIC_URL")
-            .unwrap_or_else(|| "http://localhost:8080".into())
-            .trim()
-            .trim_end_matches('/')
-            .to_owned();
-        if !(public_url.starts_with("http://") || public_url.starts_with("https://")) {
-            return Err(ConfigError::new(
-                "NEWSROOM_PUBLIC_URL",
-                format!("`{public_url}` is not an http(s) URL"),
-            ));
-        }
+        let public_url = self.public_url()?;
         Ok(Config {
             database,
             bind,

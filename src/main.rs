@@ -81,6 +81,10 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> ExitCode {
     let env = config::from_env();
+    // Cards written by any command show photos under the site's URL.
+    if let Ok(url) = env.public_url() {
+        newsroom::media::set_public_url(&url);
+    }
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
             let config = match env.config() {

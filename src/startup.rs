@@ -232,6 +232,8 @@ pub struct Application {
 
 impl Application {
     pub fn build(config: Config) -> Result<Self, StartupError> {
+        // Before the migrations, which may write cards.
+        media::set_public_url(&config.public_url);
         for version in migrate(&config.database)? {
             log::info!("applied migration {version}");
         }

@@ -115,6 +115,9 @@ pub struct JsonFeedItem {
     pub authors: Vec<JsonFeedAuthor>,
     pub tags: Vec<String>,
     pub language: String,
+    /// The cover image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -190,13 +193,76 @@ fn escape_html(text: &str) -> String {
     escaped
 }
 
+/// Media RSS, for the cover image's `media:content`.
+const MEDIA_RSS: &str = "http://search.yahoo.com/mrss/";
+
+/// An RSS item's `media:content` for its cover image, and an `enclosure` when the image's
+/// type is known (RSS requires one; its length is not known before the rendition is asked
+/// for, so it is given as 0, as RSS 2.0 allows for an unknown length).
+fn rss_image(
+    cover: Option<&crate::articles::CoverImage>,
+) -> (Option<rss::Enclosure>, rss::extension::ExtensionMap) {
+    use rss::extension::Extension;
+    let mut map = rss::extension::ExtensionMap::default();
+    let Some(cover) = cover else {
+        return (None, map);
+    };
+    let image = cover.feed_image();
+    let mut attrs = std::collections::BTreeMap::from([
+        ("url".to_owned(), image.url.clone()),
+        ("medium".to_owned(), "image".to_owned()),
+    ]);
+    if let Some(mime) = image.mime {
+        attrs.insert("type".into(), mime.into());
+    }
+    if let Some((w, h)) = image.size {
+        attrs.insert("width".into(), w.to_string());
+        attrs.insert("height".into(), h.to_string());
+    }
+    let mut children = std::collections::BTreeMap::new();
+    let described = [
+        ("media:description", &cover.alt),
+        ("media:credit", &cover.credit),
+    ];
+    for (name, text) in described {
+        if let Some(text) = text {
+            children.insert(
+                name.to_owned(),
+                vec![Extension {
+                    name: name.to_owned(),
+                    value: Some(text.clone()),
+                    ..Extension::default()
+                }],
+            );
+        }
+    }
+    let content = Extension {
+        name: "media:content".into(),
+        value: None,
+        attrs,
+        children,
+    };
+    map.entry("media".into())
+        .or_default()
+        .insert("content".into(), vec![content]);
+    let enclosure = image.mime.map(|mime| rss::Enclosure {
+        url: image.url,
+        length: "0".into(),
+        mime_type: mime.into(),
+    });
+    (enclosure, map)
+}
+
 fn rss(meta: &Meta, items: &[FeedItem]) -> String {
     use rss::extension::dublincore::DublinCoreExtension;
     let items = items
         .iter()
         .map(|item| {
             let a = &item.article;
+            let (enclosure, extensions) = rss_image(a.cover_image.as_ref());
             rss::Item {
+                enclosure,
+                extensions,
                 title: Some(a.title.clone()),
                 link: Some(item.url(&meta.base)),
                 // RSS readers render a description as HTML: the summary is plain text.
@@ -230,6 +296,7 @@ fn rss(meta: &Meta, items: &[FeedItem]) -> String {
         description: format!("The latest from {}", meta.title),
         last_build_date: Some(Utc::now().to_rfc2822()),
         generator: Some("newsroom".into()),
+        namespaces: [("media".to_owned(), MEDIA_RSS.to_owned())].into(),
         items,
         ..rss::Channel::default()
     };
@@ -270,7 +337,16 @@ fn atom(meta: &Meta, items: &[FeedItem]) -> String {
                         ..Category::default()
                     })
                     .collect(),
-                links: vec![link(item.url(&meta.base), "alternate")],
+                links: [link(item.url(&meta.base), "alternate")]
+                    .into_iter()
+                    .chain(a.cover_image.as_ref().map(|c| {
+                        let image = c.feed_image();
+                        Link {
+                            mime_type: image.mime.map(String::from),
+                            ..link(image.url, "enclosure")
+                        }
+                    }))
+                    .collect(),
                 summary: a.summary.clone().map(Text::plain),
                 content: item.body.clone().map(|html| Content {
                     value: Some(html),
@@ -311,6 +387,7 @@ fn json(meta: &Meta, items: Vec<FeedItem>) -> Result<String, ApiError> {
             let (id, url) = (item.id(&meta.base), item.url(&meta.base));
             let a = item.article;
             JsonFeedItem {
+                image: a.cover_image.as_ref().map(|c| c.feed_image().url),
                 content_text: item
                     .body
                     .is_none()

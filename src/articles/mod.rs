@@ -107,6 +107,8 @@ pub struct ArticleRow {
     pub cover_image_alt: Option<String>,
     pub cover_image_caption: Option<String>,
     pub cover_image_credit: Option<String>,
+    /// A cover from the photo library (then `cover_image_url` is null).
+    pub cover_media_id: Option<i32>,
     pub source: Option<String>,
     pub seo_title: Option<String>,
     pub seo_description: Option<String>,
@@ -166,19 +168,120 @@ pub struct Byline {
     pub name: String,
 }
 
+/// A cover image as written: a photo of the library (`media_id`) or an image elsewhere (`url`),
+/// exactly one of them. With a photo, `alt`, `caption` and `credit` override the photo's own.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"media_id": 7, "caption": "The treaty was signed in Bishkek on Monday."}))]
+pub struct CoverImageInput {
+    /// An http(s) URL.
+    pub url: Option<String>,
+    /// A photo of the library (`/api/v1/media`).
+    pub media_id: Option<i32>,
+    pub alt: Option<String>,
+    pub caption: Option<String>,
+    pub credit: Option<String>,
+}
+
+/// A cover image as read. A photo of the library brings its size, focal point, renditions and
+/// a placeholder to paint while it loads; an image elsewhere has only its `url` and texts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
-    "url": "https://images.newsroom.example/2026/11/border-treaty.jpg",
+    "url": "https://news.example/media/5f0c3a9e2b7d4c1a8e6f0b9d3c2a1e4f.jpg",
     "alt": "Two presidents shake hands at a signing table",
-    "caption": "The treaty was signed in Bishkek on Monday.", "credit": "Photo: Asia-Plus"
+    "caption": "The treaty was signed in Bishkek on Monday.", "credit": "Photo: Asia-Plus",
+    "media_id": 7, "width": 4000, "height": 3000, "focal_point": {"x": 0.5, "y": 0.4},
+    "renditions": [{"width": 320, "height": 240, "aspect": "original", "format": "webp",
+        "url": "https://news.example/media/5f0c3a9e2b7d4c1a8e6f0b9d3c2a1e4f-320w.webp", "ready": true}],
+    "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj"
 }))]
 pub struct CoverImage {
-    /// An http(s) URL.
+    /// The image (for a photo of the library, its original).
     pub url: String,
     pub alt: Option<String>,
     pub caption: Option<String>,
     pub credit: Option<String>,
+    /// The photo of the library; null for an image elsewhere.
+    pub media_id: Option<i32>,
+    pub width: Option<i32>,
+    pub height: Option<i32>,
+    pub focal_point: Option<crate::media::FocalPoint>,
+    /// Empty for an image elsewhere.
+    pub renditions: Vec<crate::media::RenditionView>,
+    pub blurhash: Option<String>,
+}
+
+/// The image a feed item shows: its URL, type and size where known.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeedImage {
+    pub url: String,
+    pub mime: Option<&'static str>,
+    pub size: Option<(u32, u32)>,
+}
+
+/// The widest rendition feeds carry (readers show it at column width).
+const FEED_IMAGE_WIDTH: u32 = 1280;
+
+impl CoverImage {
+    /// What feeds show of it: for a photo of the library its widest whole JPEG up to 1,280 px
+    /// (JPEG, as every feed reader shows it), otherwise the image as given.
+    pub fn feed_image(&self) -> FeedImage {
+        let jpeg = self
+            .renditions
+            .iter()
+            .filter(|r| {
+                r.aspect == crate::media::files::Aspect::Original
+                    && r.format == crate::media::files::Output::Jpeg
+                    && r.width <= FEED_IMAGE_WIDTH
+            })
+            .max_by_key(|r| r.width);
+        match jpeg {
+            Some(r) => FeedImage {
+                url: r.url.clone(),
+                mime: Some("image/jpeg"),
+                size: Some((r.width, r.height)),
+            },
+            None => FeedImage {
+                url: self.url.clone(),
+                mime: None,
+                size: None,
+            },
+        }
+    }
+
+    /// The cover an article's columns describe, with its photo if it has one.
+    fn of(row: &ArticleRow, photos: &HashMap<i32, crate::media::MediaRow>) -> Option<Self> {
+        let texts = |own: &Option<String>, photo: Option<&Option<String>>| {
+            own.clone().or_else(|| photo.cloned().flatten())
+        };
+        match (row.cover_media_id, &row.cover_image_url) {
+            (Some(id), _) => photos.get(&id).map(|photo| Self {
+                url: crate::media::file_url(&photo.original()),
+                alt: texts(&row.cover_image_alt, Some(&photo.alt)),
+                caption: texts(&row.cover_image_caption, Some(&photo.caption)),
+                credit: texts(&row.cover_image_credit, Some(&photo.credit)),
+                media_id: Some(id),
+                width: Some(photo.width),
+                height: Some(photo.height),
+                focal_point: Some(photo.focal_point()),
+                renditions: photo.rendition_views(),
+                blurhash: Some(photo.blurhash.clone()),
+            }),
+            (None, Some(url)) => Some(Self {
+                url: url.clone(),
+                alt: row.cover_image_alt.clone(),
+                caption: row.cover_image_caption.clone(),
+                credit: row.cover_image_credit.clone(),
+                media_id: None,
+                width: None,
+                height: None,
+                focal_point: None,
+                renditions: Vec::new(),
+                blurhash: None,
+            }),
+            (None, None) => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -255,7 +358,7 @@ pub struct Article {
 }
 
 /// Builds summaries for `rows` with two more queries, whatever their number: one for all
-/// their topics, one for all their bylines.
+/// their topics, one for all their bylines (and a third for their covers' photos, if any).
 pub fn summaries(
     conn: &mut DbConnection,
     rows: Vec<ArticleRow>,
@@ -288,10 +391,17 @@ pub fn summaries(
     for (article, author) in author_rows {
         authors_of.entry(article).or_default().push(author);
     }
+    let media_ids: Vec<i32> = rows.iter().filter_map(|r| r.cover_media_id).collect();
+    let photos = if media_ids.is_empty() {
+        HashMap::new()
+    } else {
+        crate::media::rows(conn, &media_ids)?
+    };
     let now = db::now();
     Ok(rows
         .into_iter()
         .map(|row| {
+            let cover_image = CoverImage::of(&row, &photos);
             let topics = topics_of.remove(&row.id).unwrap_or_default();
             let primary_topic = row
                 .primary_topic_id
@@ -302,12 +412,7 @@ pub fn summaries(
                 created_at: db::utc(row.created_at),
                 updated_at: db::utc(row.updated_at),
                 authors: authors_of.remove(&row.id).unwrap_or_default(),
-                cover_image: row.cover_image_url.map(|url| CoverImage {
-                    url,
-                    alt: row.cover_image_alt,
-                    caption: row.cover_image_caption,
-                    credit: row.cover_image_credit,
-                }),
+                cover_image,
                 seo: Seo {
                     title: row.seo_title,
                     description: row.seo_description,

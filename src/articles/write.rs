@@ -12,10 +12,12 @@ use utoipa::ToSchema;
 
 use super::html::Sanitiser;
 use super::safety::{self, Expect};
-use super::{for_write, load, search, stored, ArticleKey, ArticleRow, CoverImage, Seo, Status};
+use super::{
+    for_write, load, search, stored, ArticleKey, ArticleRow, CoverImageInput, Seo, Status,
+};
 use crate::auth::Caller;
 use crate::changes::{self, events::ArticleState, Tx};
-use crate::db::schema::{article_authors, article_slugs, articles, topics, users};
+use crate::db::schema::{article_authors, article_slugs, articles, media, topics, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{
     bounded_text, display_text, language_tag, stored_time, Errors, Key, Role, Slug,
@@ -67,10 +69,14 @@ pub const FIELD_RULES: &[FieldRule] = &[
     field("UpdateArticle", "source", Rule::Text(MAX_SHORT_TEXT_CHARS)),
     field("CreateArticle", "published_at", Rule::Time),
     field("UpdateArticle", "published_at", Rule::Time),
-    field("CoverImage", "url", Rule::Url(MAX_URL_CHARS)),
-    field("CoverImage", "alt", Rule::Text(MAX_SHORT_TEXT_CHARS)),
-    field("CoverImage", "caption", Rule::Text(MAX_SUMMARY_CHARS)),
-    field("CoverImage", "credit", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("CoverImageInput", "url", Rule::Url(MAX_URL_CHARS)),
+    field("CoverImageInput", "alt", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("CoverImageInput", "caption", Rule::Text(MAX_SUMMARY_CHARS)),
+    field(
+        "CoverImageInput",
+        "credit",
+        Rule::Text(MAX_SHORT_TEXT_CHARS),
+    ),
     field("Seo", "title", Rule::Text(MAX_SHORT_TEXT_CHARS)),
     field("Seo", "description", Rule::Text(MAX_SUMMARY_CHARS)),
     field("Seo", "canonical_url", Rule::Url(MAX_URL_CHARS)),
@@ -105,7 +111,7 @@ pub struct CreateArticle {
     pub primary_topic_id: Option<i32>,
     /// Default: the caller.
     pub author_ids: Option<Vec<i32>>,
-    pub cover_image: Option<CoverImage>,
+    pub cover_image: Option<CoverImageInput>,
     pub source: Option<String>,
     pub seo: Option<Seo>,
     /// Default `draft`. Authors may only use `draft` and `review`.
@@ -134,8 +140,8 @@ pub struct UpdateArticle {
     pub primary_topic_id: Option<Option<i32>>,
     pub author_ids: Option<Vec<i32>>,
     #[serde(default, deserialize_with = "nullable")]
-    #[schema(value_type = Option<CoverImage>)]
-    pub cover_image: Option<Option<CoverImage>>,
+    #[schema(value_type = Option<CoverImageInput>)]
+    pub cover_image: Option<Option<CoverImageInput>>,
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<String>)]
     pub source: Option<Option<String>>,
@@ -211,11 +217,33 @@ pub struct Draft {
     pub topic_ids: Vec<i32>,
     pub primary_topic_id: Option<i32>,
     pub author_ids: Vec<i32>,
-    pub cover_image: Option<CoverImage>,
+    pub cover_image: Option<CoverImageInput>,
     pub source: Option<String>,
     pub seo: Seo,
     pub status: Status,
     pub published_at: Option<NaiveDateTime>,
+}
+
+/// A cover as written, checked: a photo of the library or a URL, never both.
+fn cover_image(errors: &mut Errors, c: CoverImageInput) -> Option<CoverImageInput> {
+    let url = match (c.url, c.media_id) {
+        (Some(_), Some(_)) | (None, None) => {
+            errors.check::<()>(
+                "cover_image",
+                Err("must give either `url` or `media_id`".into()),
+            );
+            return None;
+        }
+        (Some(u), None) => Some(url(errors, "cover_image.url", Some(u))?),
+        (None, Some(_)) => None,
+    };
+    Some(CoverImageInput {
+        url,
+        media_id: c.media_id,
+        alt: optional_text(errors, "cover_image.alt", c.alt, MAX_SHORT_TEXT_CHARS),
+        caption: optional_text(errors, "cover_image.caption", c.caption, MAX_SUMMARY_CHARS),
+        credit: optional_text(errors, "cover_image.credit", c.credit, MAX_SHORT_TEXT_CHARS),
+    })
 }
 
 /// Optional text: empty (or only whitespace) means none.
@@ -304,24 +332,7 @@ pub fn apply(mut draft: Draft, req: UpdateArticle, html: &Sanitiser) -> Result<D
         draft.author_ids = ids;
     }
     if let Some(cover) = req.cover_image {
-        draft.cover_image = cover.and_then(|c| {
-            Some(CoverImage {
-                url: url(&mut errors, "cover_image.url", Some(c.url))?,
-                alt: optional_text(&mut errors, "cover_image.alt", c.alt, MAX_SHORT_TEXT_CHARS),
-                caption: optional_text(
-                    &mut errors,
-                    "cover_image.caption",
-                    c.caption,
-                    MAX_SUMMARY_CHARS,
-                ),
-                credit: optional_text(
-                    &mut errors,
-                    "cover_image.credit",
-                    c.credit,
-                    MAX_SHORT_TEXT_CHARS,
-                ),
-            })
-        });
+        draft.cover_image = cover.and_then(|c| cover_image(&mut errors, c));
     }
     if let Some(source) = req.source {
         draft.source = optional_text(&mut errors, "source", source, MAX_SHORT_TEXT_CHARS);
@@ -409,6 +420,18 @@ fn check_references(
         .load(conn)?;
     users_found.extend_from_slice(current_authors);
     let mut errors = check_ids_exist("topic_ids", &draft.topic_ids, &topics_found, "no such id");
+    if let Some(photo) = draft.cover_image.as_ref().and_then(|c| c.media_id) {
+        let found: i64 = media::table
+            .filter(media::id.eq(photo))
+            .count()
+            .get_result(conn)?;
+        if found == 0 {
+            errors.push(FieldError::new(
+                "cover_image.media_id",
+                "no such photo in the library",
+            ));
+        }
+    }
     errors.extend(check_ids_exist(
         "author_ids",
         &draft.author_ids,
@@ -508,13 +531,13 @@ fn save(
     let reading = (words + WORDS_PER_MINUTE - 1) / WORDS_PER_MINUTE;
     let stored_status = draft.status.stored();
     let now = db::now();
-    let cover = draft.cover_image.clone().unwrap_or(CoverImage {
-        url: String::new(),
+    let cover = draft.cover_image.clone().unwrap_or(CoverImageInput {
+        url: None,
+        media_id: None,
         alt: None,
         caption: None,
         credit: None,
     });
-    let has_cover = draft.cover_image.is_some();
     let values = (
         articles::slug.eq(slug.as_str()),
         articles::title.eq(&draft.title),
@@ -526,7 +549,8 @@ fn save(
         articles::language.eq(&draft.language),
         articles::primary_topic_id.eq(draft.primary_topic_id),
         (
-            articles::cover_image_url.eq(has_cover.then_some(cover.url)),
+            articles::cover_image_url.eq(cover.url),
+            articles::cover_media_id.eq(cover.media_id),
             articles::cover_image_alt.eq(cover.alt),
             articles::cover_image_caption.eq(cover.caption),
             articles::cover_image_credit.eq(cover.credit),
@@ -610,6 +634,7 @@ pub fn create(
         check_sets_time(caller)?;
     }
     let mut draft = apply(Draft::default(), req.into(), html)?;
+    draft.body = crate::media::body::responsive_images(tx.conn(), &draft.body)?;
     check_workflow(caller, draft.status)?;
     if draft.author_ids.is_empty() {
         draft.author_ids = vec![caller.id()];
@@ -723,11 +748,14 @@ fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError>
         topic_ids,
         primary_topic_id: row.primary_topic_id,
         author_ids: super::author_ids(conn, row.id)?,
-        cover_image: row.cover_image_url.clone().map(|url| CoverImage {
-            url,
-            alt: row.cover_image_alt.clone(),
-            caption: row.cover_image_caption.clone(),
-            credit: row.cover_image_credit.clone(),
+        cover_image: (row.cover_image_url.is_some() || row.cover_media_id.is_some()).then(|| {
+            CoverImageInput {
+                url: row.cover_image_url.clone(),
+                media_id: row.cover_media_id,
+                alt: row.cover_image_alt.clone(),
+                caption: row.cover_image_caption.clone(),
+                credit: row.cover_image_credit.clone(),
+            }
         }),
         source: row.source.clone(),
         seo: Seo {
@@ -806,7 +834,8 @@ pub fn change(
         check_workflow(caller, status)?;
     }
     let before = current(tx.conn(), &row)?;
-    let draft = apply(before.clone(), request, html)?;
+    let mut draft = apply(before.clone(), request, html)?;
+    draft.body = crate::media::body::responsive_images(tx.conn(), &draft.body)?;
     if draft.published_at != before.published_at {
         check_sets_time(caller)?;
     }

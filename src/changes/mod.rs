@@ -167,15 +167,35 @@ impl<'c> Tx<'c> {
         self.stamped.extend(articles);
     }
 
-    /// Records a change of a photo of the library (staff only: the public sees photos through
-    /// the articles that show them).
-    pub fn media(&mut self, kind: EventType, id: i32, changed: &[&str]) {
-        let mut event = Pending::new(kind, db::now(), false);
+    /// Records a change of a photo of the library. The articles whose cover it is show it
+    /// anew (their cards, delta sync); the event is public, with those articles' keys, when
+    /// one of them is public, and for staff only otherwise.
+    pub fn media(&mut self, kind: EventType, id: i32, changed: &[&str]) -> Result<(), ApiError> {
+        let now = db::now();
+        let shown: Vec<i32> = articles::table
+            .filter(articles::cover_media_id.eq(id))
+            .select(articles::id)
+            .load(self.conn)?;
+        let public: Vec<i32> = if shown.is_empty() {
+            Vec::new()
+        } else {
+            articles::table
+                .filter(articles::cover_media_id.eq(id))
+                .filter(crate::articles::public_at(now))
+                .select(articles::id)
+                .load(self.conn)?
+        };
+        let mut event = Pending::new(kind, now, !public.is_empty());
+        for article in &public {
+            event.keys.add(keys::article(*article));
+        }
         event.media = Some(events::EventMedia { id });
         if kind == EventType::MediaUpdated {
             event.changed = Some(changed.iter().map(|f| (*f).to_owned()).collect());
         }
         self.pending.push(event);
+        self.stamped.extend(shown);
+        Ok(())
     }
 
     /// Appends the recorded events with their seqs, and keeps the articles' bookkeeping: the

@@ -94,6 +94,7 @@ diesel::table! {
         sync_seq -> Int8,
         pending_live -> Bool,
         was_public -> Bool,
+        cover_media_id -> Nullable<Int4>,
     }
 }
 

@@ -10,7 +10,7 @@
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// The widths renditions are made at, never wider than what they are cut from.
@@ -19,7 +19,7 @@ pub const WIDTHS: [u32; 6] = [320, 640, 960, 1280, 1920, 2560];
 pub const NAME_LEN: usize = 32;
 
 /// The shape of a rendition.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub enum Aspect {
     /// The whole photo.
     #[serde(rename = "original")]
@@ -46,7 +46,7 @@ impl Aspect {
 }
 
 /// How a rendition is encoded.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Output {
     Webp,

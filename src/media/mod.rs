@@ -3,12 +3,14 @@
 //! renditions and crops around a focal point off the request threads, and served under names
 //! nobody can guess with a year's cache lifetime (`serve`).
 
+pub mod body;
 pub mod files;
 pub mod library;
 pub mod process;
 pub mod serve;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
@@ -20,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::changes::{self, events::EventType, Tx};
-use crate::db::schema::{media, users};
+use crate::db::schema::{articles, media, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, Errors, Role};
 use crate::error::ApiError;
@@ -36,6 +38,23 @@ const MAX_SHORT_TEXT_CHARS: usize = 300;
 const MAX_CAPTION_CHARS: usize = 2000;
 /// The most bytes of a text field of an upload.
 const MAX_FIELD_BYTES: usize = 16 << 10;
+
+/// The site's public URL, which photo URLs start with: set once at start (the server's
+/// `NEWSROOM_PUBLIC_URL`), since cards that show photos are written by every process.
+static PUBLIC_URL: OnceLock<String> = OnceLock::new();
+
+/// Sets the URL photo URLs start with; the first call holds.
+pub fn set_public_url(url: &str) {
+    let _ = PUBLIC_URL.set(url.trim_end_matches('/').to_owned());
+}
+
+/// The public URL of a stored file.
+pub fn file_url(file: &str) -> String {
+    let base = PUBLIC_URL
+        .get()
+        .map_or("http://localhost:8080", String::as_str);
+    format!("{base}/media/{file}")
+}
 
 /// A stored photo.
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -85,6 +104,43 @@ impl MediaRow {
         let (w, h) = self.size();
         files::renditions(w, h, self.focal())
     }
+
+    /// Its renditions as readers see them.
+    pub fn rendition_views(&self) -> Vec<RenditionView> {
+        self.renditions()
+            .into_iter()
+            .map(|r| RenditionView {
+                width: r.width,
+                height: r.height,
+                aspect: r.aspect,
+                format: r.output,
+                url: file_url(&r.file_name(&self.name)),
+                ready: self.ready,
+            })
+            .collect()
+    }
+
+    pub fn focal_point(&self) -> FocalPoint {
+        FocalPoint {
+            x: self.focal_x,
+            y: self.focal_y,
+        }
+    }
+
+    pub fn mime(&self) -> &'static str {
+        self.format().mime()
+    }
+}
+
+/// The photos of `ids`, in one statement.
+pub fn rows(conn: &mut DbConnection, ids: &[i32]) -> QueryResult<HashMap<i32, MediaRow>> {
+    Ok(media::table
+        .filter(media::id.eq_any(ids))
+        .select(MediaRow::as_select())
+        .load::<MediaRow>(conn)?
+        .into_iter()
+        .map(|row| (row.id, row))
+        .collect())
 }
 
 /// Where a crop is centred, 0..1 from the left and from the top.
@@ -99,7 +155,7 @@ pub struct FocalPoint {
 }
 
 /// One size and shape of a photo.
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RenditionView {
     pub width: u32,
     pub height: u32,
@@ -127,6 +183,7 @@ pub struct Uploader {
     "renditions": [{"width": 320, "height": 240, "aspect": "original", "format": "webp",
         "url": "https://news.example/media/5f0c3a9e2b7d4c1a8e6f0b9d3c2a1e4f-320w.webp", "ready": true}],
     "blurhash": "LEHV6nWB2yk8pyo0adR*.7kCMdnj", "uploaded_by": {"id": 2, "name": "Malika Rahimova"},
+    "used_by": [12],
     "created_at": "2026-12-03T09:00:00Z", "updated_at": "2026-12-03T09:00:00Z"
 }))]
 pub struct MediaItem {
@@ -148,44 +205,31 @@ pub struct MediaItem {
     /// A BlurHash (4 x 3) to paint while the photo loads.
     pub blurhash: String,
     pub uploaded_by: Uploader,
+    /// The articles (in the trash or not) whose cover it is.
+    pub used_by: Vec<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl MediaItem {
-    fn new(row: MediaRow, uploader: String, base: &str) -> Self {
-        let url = |file: String| format!("{base}/media/{file}");
-        let renditions = row
-            .renditions()
-            .into_iter()
-            .map(|r| RenditionView {
-                width: r.width,
-                height: r.height,
-                aspect: r.aspect,
-                format: r.output,
-                url: url(r.file_name(&row.name)),
-                ready: row.ready,
-            })
-            .collect();
+    fn new(row: MediaRow, uploader: String, used_by: Vec<i32>) -> Self {
         Self {
             id: row.id,
-            url: url(row.original()),
-            mime: row.format().mime(),
+            url: file_url(&row.original()),
+            mime: row.mime(),
             width: row.width,
             height: row.height,
             bytes: row.bytes,
-            focal_point: FocalPoint {
-                x: row.focal_x,
-                y: row.focal_y,
-            },
-            renditions,
-            blurhash: row.blurhash,
+            focal_point: row.focal_point(),
+            renditions: row.rendition_views(),
             uploaded_by: Uploader {
                 id: row.uploaded_by,
                 name: uploader,
             },
+            used_by,
             created_at: db::utc(row.created_at),
             updated_at: db::utc(row.updated_at),
+            blurhash: row.blurhash,
             alt: row.alt,
             caption: row.caption,
             credit: row.credit,
@@ -425,8 +469,35 @@ impl From<Refusal> for ApiError {
     }
 }
 
-fn item(state: &AppState, (row, uploader): (MediaRow, String)) -> MediaItem {
-    MediaItem::new(row, uploader, &state.public_url)
+/// Photos as the library shows them, with the articles whose cover each is: one statement
+/// more, whatever their number.
+fn items(conn: &mut DbConnection, rows: Vec<(MediaRow, String)>) -> QueryResult<Vec<MediaItem>> {
+    let ids: Vec<i32> = rows.iter().map(|(row, _)| row.id).collect();
+    let mut used: HashMap<i32, Vec<i32>> = HashMap::new();
+    let covers: Vec<(i32, Option<i32>)> = articles::table
+        .filter(articles::cover_media_id.eq_any(&ids))
+        .select((articles::id, articles::cover_media_id))
+        .order(articles::id)
+        .load(conn)?;
+    for (article, photo) in covers {
+        used.entry(photo.unwrap_or_default())
+            .or_default()
+            .push(article);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|(row, uploader)| {
+            let used_by = used.remove(&row.id).unwrap_or_default();
+            MediaItem::new(row, uploader, used_by)
+        })
+        .collect())
+}
+
+/// One photo as the library shows it.
+fn item(conn: &mut DbConnection, loaded: (MediaRow, String)) -> Result<MediaItem, ApiError> {
+    items(conn, vec![loaded])?
+        .pop()
+        .ok_or_else(|| ApiError::not_found("media item"))
 }
 
 /// Upload a photo
@@ -501,8 +572,9 @@ pub async fn upload_media(
             ))
             .returning(media::id)
             .get_result(tx.conn())?;
-        tx.media(EventType::MediaCreated, id, &[]);
-        load(tx.conn(), id)
+        tx.media(EventType::MediaCreated, id, &[])?;
+        let loaded = load(tx.conn(), id)?;
+        Ok((loaded.0.clone(), item(tx.conn(), loaded)?))
     })
     .await;
     let inserted = match inserted {
@@ -515,7 +587,7 @@ pub async fn upload_media(
     };
     let source = Arc::new(prepared.source);
     spawn_renditions(&state, &library, &inserted.0, source);
-    Ok(HttpResponse::Created().json(item(&state, inserted)))
+    Ok(HttpResponse::Created().json(inserted.1))
 }
 
 /// Makes the renditions of `row`'s current focal point after the answer, then marks it ready.
@@ -555,8 +627,7 @@ fn mark_ready(tx: &mut Tx, id: i32, focal: Focal) -> Result<(), ApiError> {
     diesel::update(media::table.find(id))
         .set(media::ready.eq(true))
         .execute(tx.conn())?;
-    tx.media(EventType::MediaUpdated, id, &["renditions"]);
-    Ok(())
+    tx.media(EventType::MediaUpdated, id, &["renditions"])
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -572,6 +643,9 @@ pub struct ListMediaQuery {
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
 }
+
+/// The most articles a refused deletion names.
+const MAX_NAMED: i64 = 20;
 
 /// The longest `q`, in characters.
 const MAX_QUERY_CHARS: usize = 200;
@@ -625,7 +699,7 @@ pub async fn list_media(
             .collect(),
     };
     let uploaded_by = query.uploaded_by;
-    let rows = db::run(&state.pool, move |conn| {
+    let page = db::run(&state.pool, move |conn| {
         let mut q = media::table
             .inner_join(users::table)
             .select((MediaRow::as_select(), users::name))
@@ -648,19 +722,24 @@ pub async fn list_media(
                     .or(media::created_at.eq(at).and(media::id.lt(id))),
             );
         }
-        Ok(q.load::<(MediaRow, String)>(conn)?)
+        let (rows, more) = pagination::split_page(q.load::<(MediaRow, String)>(conn)?, limit);
+        let next_cursor = more
+            .then(|| {
+                rows.last().map(|(row, _)| {
+                    pagination::encode_cursor(&(
+                        row.created_at.and_utc().timestamp_micros(),
+                        row.id,
+                    ))
+                })
+            })
+            .flatten();
+        Ok(MediaPage {
+            data: items(conn, rows)?,
+            next_cursor,
+        })
     })
     .await?;
-    let (rows, more) = pagination::split_page(rows, limit);
-    let next_cursor = more
-        .then(|| {
-            rows.last().map(|(row, _)| {
-                pagination::encode_cursor(&(row.created_at.and_utc().timestamp_micros(), row.id))
-            })
-        })
-        .flatten();
-    let data = rows.into_iter().map(|r| item(&state, r)).collect();
-    Ok(web::Json(MediaPage { data, next_cursor }))
+    Ok(web::Json(page))
 }
 
 /// Get a photo of the library
@@ -682,8 +761,12 @@ pub async fn get_media(
 ) -> Result<web::Json<MediaItem>, ApiError> {
     caller.require(Role::Author)?;
     let id = id.into_inner();
-    let found = db::run(&state.pool, move |conn| load(conn, id)).await?;
-    Ok(web::Json(item(&state, found)))
+    let found = db::run(&state.pool, move |conn| {
+        let loaded = load(conn, id)?;
+        item(conn, loaded)
+    })
+    .await?;
+    Ok(web::Json(found))
 }
 
 /// A change of a photo's metadata; absent fields stay, null clears.
@@ -746,7 +829,7 @@ pub async fn update_media(
     let focal = focal.and_then(|(x, y)| x.zip(y));
     let editor = caller.role >= Role::Editor;
     let who = caller.id();
-    let (updated, moved) = changes::write(&state, Some(who), move |tx| {
+    let (updated, shown, moved) = changes::write(&state, Some(who), move |tx| {
         let (mut row, _) = load(tx.conn(), id)?;
         if !editor && row.uploaded_by != who {
             return Err(ApiError::Forbidden(
@@ -771,7 +854,8 @@ pub async fn update_media(
         }
         let moved = row.focal() != before;
         if changed.is_empty() {
-            return Ok((load(tx.conn(), id)?, false));
+            let loaded = load(tx.conn(), id)?;
+            return Ok((loaded.0.clone(), item(tx.conn(), loaded)?, false));
         }
         diesel::update(media::table.find(id))
             .set((
@@ -785,25 +869,29 @@ pub async fn update_media(
                 media::updated_at.eq(tx.now()),
             ))
             .execute(tx.conn())?;
-        tx.media(EventType::MediaUpdated, id, &changed);
-        Ok((load(tx.conn(), id)?, moved))
+        tx.media(EventType::MediaUpdated, id, &changed)?;
+        let loaded = load(tx.conn(), id)?;
+        Ok((loaded.0.clone(), item(tx.conn(), loaded)?, moved))
     })
     .await?;
     if moved {
-        let source = library.source(&updated.0.original()).await?;
-        spawn_renditions(&state, &library, &updated.0, source);
+        let source = library.source(&updated.original()).await?;
+        spawn_renditions(&state, &library, &updated, source);
     }
-    Ok(web::Json(item(&state, updated)))
+    Ok(web::Json(shown))
 }
 
 /// Delete a photo
 ///
-/// Authors their own uploads, editors and admins every photo. Its files are removed.
+/// Authors their own uploads, editors and admins every photo. Refused (409, naming them) while
+/// it is the cover of a published or scheduled article; drafts and trashed articles whose cover
+/// it is lose their cover. Its files are removed.
 #[utoipa::path(
     tag = "media",
     params(("id" = i32, Path, description = "The photo's id")),
     responses(
         (status = 204, description = "Deleted"),
+        (status = 409, description = "The cover of published or scheduled articles, named in the detail", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another's upload, for an author", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -826,8 +914,35 @@ pub async fn delete_media(
                 "authors may delete only the photos they uploaded".into(),
             ));
         }
+        let published: Vec<(i32, String)> = articles::table
+            .filter(articles::cover_media_id.eq(id))
+            .filter(articles::status.eq(crate::articles::stored::PUBLISHED))
+            .filter(articles::deleted_at.is_null())
+            .select((articles::id, articles::slug))
+            .order(articles::id)
+            .limit(MAX_NAMED)
+            .load(tx.conn())?;
+        if !published.is_empty() {
+            let named: Vec<String> = published
+                .iter()
+                .map(|(id, slug)| format!("{id} ({slug})"))
+                .collect();
+            return Err(ApiError::Conflict(format!(
+                "the photo is the cover of published or scheduled articles: {}",
+                named.join(", ")
+            )));
+        }
+        tx.media(EventType::MediaDeleted, id, &[])?;
+        // Drafts and trashed articles lose the cover.
+        diesel::update(articles::table.filter(articles::cover_media_id.eq(id)))
+            .set((
+                articles::cover_media_id.eq(None::<i32>),
+                articles::cover_image_alt.eq(None::<String>),
+                articles::cover_image_caption.eq(None::<String>),
+                articles::cover_image_credit.eq(None::<String>),
+            ))
+            .execute(tx.conn())?;
         diesel::delete(media::table.find(id)).execute(tx.conn())?;
-        tx.media(EventType::MediaDeleted, id, &[]);
         Ok(row.name)
     })
     .await?;

@@ -157,13 +157,56 @@ pub fn decode(bytes: &[u8]) -> Result<Decoded, Refusal> {
     let mut decoder = reader(bytes, format).into_decoder().map_err(unreadable)?;
     let orientation = decoder.orientation().map_err(unreadable)?;
     let exif_credit = decoder.exif_metadata().ok().flatten().and_then(credit);
+    let icc = decoder.icc_profile().ok().flatten();
     let mut image = DynamicImage::from_decoder(decoder).map_err(unreadable)?;
     image.apply_orientation(orientation);
+    if let Some(icc) = icc {
+        image = in_srgb(image, &icc);
+    }
     Ok(Decoded {
         format,
         image,
         exif_credit,
     })
+}
+
+/// The pixels of `image`, described by the ICC profile `icc`, converted to sRGB (the colour
+/// space every stored file is in, since no profile is kept). A profile that cannot be read, or
+/// is not of RGB, leaves the pixels as they are.
+fn in_srgb(image: DynamicImage, icc: &[u8]) -> DynamicImage {
+    use moxcms::{ColorProfile, DataColorSpace, Layout, TransformOptions};
+    let Ok(profile) = ColorProfile::new_from_slice(icc) else {
+        return image;
+    };
+    if profile.color_space != DataColorSpace::Rgb {
+        return image;
+    }
+    let alpha = image.color().has_alpha();
+    let layout = if alpha { Layout::Rgba } else { Layout::Rgb };
+    let Ok(transform) = profile.create_transform_8bit(
+        layout,
+        &ColorProfile::new_srgb(),
+        layout,
+        TransformOptions::default(),
+    ) else {
+        return image;
+    };
+    let (width, height) = (image.width(), image.height());
+    let source = if alpha {
+        image.to_rgba8().into_raw()
+    } else {
+        image.to_rgb8().into_raw()
+    };
+    let mut converted = vec![0u8; source.len()];
+    if transform.transform(&source, &mut converted).is_err() {
+        return image;
+    }
+    let rebuilt = if alpha {
+        image::RgbaImage::from_raw(width, height, converted).map(DynamicImage::ImageRgba8)
+    } else {
+        image::RgbImage::from_raw(width, height, converted).map(DynamicImage::ImageRgb8)
+    };
+    rebuilt.unwrap_or(image)
 }
 
 /// Whether a JPEG's data reaches its end-of-image marker (decoders fill a truncated scan with

@@ -25,6 +25,10 @@ backend_tests!(
     a_rendition_not_made_yet_is_made_on_request,
     the_library_is_searched_and_paged,
     edits_are_validated,
+    a_cover_from_the_library_shows_the_photo_everywhere,
+    feeds_carry_the_cover_and_bodies_get_responsive_photos,
+    colours_of_a_profile_are_converted_to_srgb,
+    a_photo_shown_by_a_published_article_is_not_deleted,
 );
 
 const ARTIST: &str = "Malika Rahimova";
@@ -171,6 +175,13 @@ impl TestApp {
         body
     }
 
+    /// The JSON of a 200 at `path`.
+    async fn read(&self, path: &str, token: Option<&str>) -> Value {
+        let response = self.get(path, token).await;
+        assert_eq!(response.status(), 200, "{path}");
+        response.json().await.unwrap()
+    }
+
     /// The item once every rendition is made.
     async fn ready(&self, token: &str, id: i64) -> Value {
         for _ in 0..400 {
@@ -294,6 +305,7 @@ async fn each_format_is_taken_by_its_bytes(backend: Backend) {
         assert_eq!(item["uploaded_by"]["id"], author.id);
         assert!(item["blurhash"].as_str().unwrap().len() >= 6, "{item}");
         assert_eq!(item["focal_point"], json!({"x": 0.5, "y": 0.5}));
+        assert_eq!(item["used_by"], json!([]));
         let url = item["url"].as_str().unwrap();
         assert!(url.ends_with(&format!(".{extension}")), "{url}");
         let name = url.rsplit('/').next().unwrap().split('.').next().unwrap();
@@ -454,12 +466,7 @@ async fn refused_uploads_store_nothing(backend: Backend) {
     let twice = form(jpeg.clone(), "a.jpg", "image/jpeg").part("file", Part::bytes(jpeg.clone()));
     assert_problem(app.upload(Some(&author.token), twice).await, 422).await;
     // Nothing of any of them is kept.
-    let page: Value = app
-        .get("/api/v1/media", Some(&author.token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.read("/api/v1/media", Some(&author.token)).await;
     assert_eq!(page["data"], json!([]));
     assert!(
         stored_files(app.media.path()).is_empty(),
@@ -671,12 +678,7 @@ async fn permissions_follow_roles_and_ownership(backend: Backend) {
     assert_problem(app.delete(&path, None).await, 401).await;
     // Photos are shared within the newsroom: any author sees them...
     assert_eq!(app.get(&path, Some(&other.token)).await.status(), 200);
-    let page: Value = app
-        .get("/api/v1/media", Some(&other.token))
-        .await
-        .json()
-        .await
-        .unwrap();
+    let page: Value = app.read("/api/v1/media", Some(&other.token)).await;
     assert_eq!(page["data"][0]["id"], id);
     // ...but only edits and deletes their own.
     assert_problem(
@@ -734,11 +736,8 @@ async fn permissions_follow_roles_and_ownership(backend: Backend) {
     );
     // Every change is in the event log, for staff.
     let events: Value = app
-        .get("/api/v1/events?limit=1000", Some(&editor.token))
-        .await
-        .json()
-        .await
-        .unwrap();
+        .read("/api/v1/events?limit=1000", Some(&editor.token))
+        .await;
     let kinds: Vec<&str> = events["data"]
         .as_array()
         .unwrap()
@@ -1023,12 +1022,368 @@ async fn edits_are_validated(backend: Backend) {
     )
     .await;
     // Nothing changed.
-    let now: Value = app
-        .get(&path, Some(&author.token))
+    let now: Value = app.read(&path, Some(&author.token)).await;
+    assert_eq!(now["alt"], Value::Null);
+    assert_eq!(now["updated_at"], item["updated_at"]);
+}
+
+/// The cover of every item of a public list.
+async fn covers_listed(app: &TestApp, path: &str) -> Vec<(i64, Value)> {
+    let page: Value = app.read(path, None).await;
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["id"].as_i64().unwrap(), a["cover_image"].clone()))
+        .collect()
+}
+
+async fn a_cover_from_the_library_shows_the_photo_everywhere(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let upload = form(picture(1600, 900, ImageFormat::Jpeg), "a.jpg", "image/jpeg")
+        .text("alt", "Delegates at the table")
+        .text("credit", ARTIST);
+    let photo = app.photo(&editor.token, upload).await;
+    let photo = app
+        .ready(&editor.token, photo["id"].as_i64().unwrap())
+        .await;
+    let media_id = photo["id"].as_i64().unwrap();
+    let cover = json!({"cover_image": {"media_id": media_id, "caption": "Signed on Monday"}});
+    let lead = app
+        .published(&editor.token, "The treaty", cover.clone())
+        .await;
+    let lead_id = lead["id"].as_i64().unwrap();
+    let other = app
+        .published(
+            &editor.token,
+            "The reaction",
+            json!({"cover_image": {"url": "https://images.example/x.jpg", "alt": "Crowd"}}),
+        )
+        .await;
+    let other_id = other["id"].as_i64().unwrap();
+    let link = format!("/api/v1/articles/{other_id}/related");
+    assert_eq!(
+        app.send_json(
+            Method::POST,
+            &link,
+            Some(&editor.token),
+            &json!({"target_id": lead_id})
+        )
+        .await
+        .status(),
+        201
+    );
+    // The article: the photo's size, focal point, renditions and placeholder; the article's
+    // caption over the photo's, the photo's alt and credit where the article gives none.
+    let expected = json!({
+        "url": photo["url"], "alt": "Delegates at the table", "caption": "Signed on Monday",
+        "credit": ARTIST, "media_id": media_id, "width": 1600, "height": 900,
+        "focal_point": {"x": 0.5, "y": 0.5}, "renditions": photo["renditions"],
+        "blurhash": photo["blurhash"],
+    });
+    assert_eq!(lead["cover_image"], expected, "the write's answer");
+    let read: Value = app.read(&format!("/api/v1/articles/{lead_id}"), None).await;
+    assert_eq!(read["cover_image"], expected, "the public read");
+    // The feed's cards and the related items of another article show the same.
+    let listed = covers_listed(&app, "/api/v1/articles").await;
+    assert!(listed.contains(&(lead_id, expected.clone())), "{listed:?}");
+    let page: Value = app
+        .read(
+            &format!("/api/v1/articles/{other_id}?include=related"),
+            None,
+        )
+        .await;
+    let related = page["related"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["article"]["id"] == lead_id)
+        .cloned()
+        .unwrap();
+    assert_eq!(related["article"]["cover_image"], expected, "{page}");
+    // An image elsewhere keeps the shape, with nothing of the library.
+    assert_eq!(
+        page["cover_image"],
+        json!({
+            "url": "https://images.example/x.jpg", "alt": "Crowd", "caption": null, "credit": null,
+            "media_id": null, "width": null, "height": null, "focal_point": null, "renditions": [],
+            "blurhash": null,
+        })
+    );
+    let item: Value = app
+        .read(&format!("/api/v1/media/{media_id}"), Some(&editor.token))
+        .await;
+    assert_eq!(item["used_by"], json!([lead_id]));
+    // The desk edits the photo: every public read shows the change at once (cached or not).
+    let path = format!("/api/v1/media/{media_id}");
+    let edited = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&editor.token),
+            &json!({"alt": "Two presidents sign", "focal_point": {"x": 0.2, "y": 0.5}}),
+        )
+        .await;
+    assert_eq!(edited.status(), 200);
+    let edited: Value = edited.json().await.unwrap();
+    let read: Value = app.read(&format!("/api/v1/articles/{lead_id}"), None).await;
+    assert_eq!(read["cover_image"]["alt"], "Two presidents sign");
+    assert_eq!(
+        read["cover_image"]["focal_point"],
+        json!({"x": 0.2, "y": 0.5})
+    );
+    assert_eq!(read["cover_image"]["renditions"], edited["renditions"]);
+    let listed = covers_listed(&app, "/api/v1/articles").await;
+    let shown = listed.iter().find(|(id, _)| *id == lead_id).unwrap();
+    assert_eq!(shown.1["alt"], "Two presidents sign");
+    // The article's own alt wins over the photo's.
+    let update = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/articles/{lead_id}"),
+            Some(&editor.token),
+            &json!({"cover_image": {"media_id": media_id, "alt": "Signing"}}),
+        )
+        .await;
+    assert_eq!(update.status(), 200);
+    let read: Value = app.read(&format!("/api/v1/articles/{lead_id}"), None).await;
+    assert_eq!(
+        (
+            read["cover_image"]["alt"].as_str(),
+            read["cover_image"]["caption"].as_str()
+        ),
+        (Some("Signing"), None)
+    );
+    // What a cover may be.
+    for (cover, field) in [
+        (json!({"media_id": 999_999}), "cover_image.media_id"),
+        (
+            json!({"media_id": media_id, "url": "https://images.example/x.jpg"}),
+            "cover_image",
+        ),
+        (json!({"alt": "nothing"}), "cover_image"),
+        (
+            json!({"media_id": media_id, "alt": "a".repeat(301)}),
+            "cover_image.alt",
+        ),
+    ] {
+        let body = json!({"title": "Refused", "body": "<p>x</p>", "cover_image": cover});
+        let problem = assert_problem(
+            app.send_json(Method::POST, "/api/v1/articles", Some(&editor.token), &body)
+                .await,
+            422,
+        )
+        .await;
+        assert_eq!(error_fields(&problem), [field], "{cover}");
+    }
+}
+
+async fn a_photo_shown_by_a_published_article_is_not_deleted(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (author, editor) = (app.user(Role::Author).await, app.user(Role::Editor).await);
+    let jpeg = || form(picture(500, 400, ImageFormat::Jpeg), "a.jpg", "image/jpeg");
+    let shown = app.photo(&author.token, jpeg()).await;
+    let drafted = app.photo(&author.token, jpeg()).await;
+    let cover = |photo: &Value| json!({"cover_image": {"media_id": photo["id"]}});
+    let published = app
+        .published(&editor.token, "Published story", cover(&shown))
+        .await;
+    let scheduled_at = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc3339();
+    let later = json!({
+        "title": "Later", "body": "<p>x</p>", "status": "scheduled",
+        "published_at": scheduled_at, "cover_image": {"media_id": shown["id"]},
+    });
+    let scheduled = app.create("/api/v1/articles", &editor.token, later).await;
+    let draft = app.create("/api/v1/articles", &author.token, json!({"title": "A draft", "body": "<p>x</p>", "cover_image": {"media_id": drafted["id"], "caption": "Mine"}})).await;
+    let path = |photo: &Value| format!("/api/v1/media/{}", photo["id"]);
+    // Refused while a published or scheduled article shows it, naming them; nothing changes.
+    let problem = assert_problem(app.delete(&path(&shown), Some(&author.token)).await, 409).await;
+    let detail = problem["detail"].as_str().unwrap();
+    for article in [&published, &scheduled] {
+        assert!(
+            detail.contains(&format!(
+                "{} ({})",
+                article["id"],
+                article["slug"].as_str().unwrap()
+            )),
+            "{detail}"
+        );
+    }
+    assert!(!bytes(app.file(&shown["url"]).await).await.is_empty());
+    let item: Value = app.read(&path(&shown), Some(&author.token)).await;
+    assert_eq!(item["used_by"], json!([published["id"], scheduled["id"]]));
+    // Once neither shows it, it goes.
+    for article in [&published, &scheduled] {
+        let response = app
+            .send_json(
+                Method::PATCH,
+                &format!("/api/v1/articles/{}", article["id"]),
+                Some(&editor.token),
+                &json!({"cover_image": null}),
+            )
+            .await;
+        assert_eq!(response.status(), 200);
+    }
+    assert_eq!(
+        app.delete(&path(&shown), Some(&author.token))
+            .await
+            .status(),
+        204
+    );
+    // A draft's cover does not keep a photo: the draft loses its cover.
+    assert_eq!(
+        app.delete(&path(&drafted), Some(&author.token))
+            .await
+            .status(),
+        204
+    );
+    let read: Value = app
+        .read(
+            &format!("/api/v1/articles/{}", draft["id"]),
+            Some(&author.token),
+        )
+        .await;
+    assert_eq!(read["cover_image"], Value::Null, "{read}");
+    assert_problem(app.file(&drafted["url"]).await, 404).await;
+}
+
+async fn feeds_carry_the_cover_and_bodies_get_responsive_photos(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let upload = form(
+        picture(2000, 1000, ImageFormat::Jpeg),
+        "a.jpg",
+        "image/jpeg",
+    )
+    .text("alt", "The dam at dawn")
+    .text("credit", ARTIST);
+    let photo = app.photo(&editor.token, upload).await;
+    let original = photo["url"].as_str().unwrap().to_owned();
+    let relative = local(&photo["url"]);
+    let name = &relative["/media/".len()..][..32];
+    let body = format!(
+        "<p>Before.</p><img src=\"{original}\"><p>After.</p><img src=\"{relative}\" alt=\"Ours\" sizes=\"50vw\"><img src=\"https://elsewhere.example/x.jpg\">"
+    );
+    let article = app
+        .published(
+            &editor.token,
+            "The dam",
+            json!({"body": body, "cover_image": {"media_id": photo["id"]}}),
+        )
+        .await;
+    let stored = article["body"].as_str().unwrap();
+    let jpeg = |w: u32| format!("https://news.example/media/{name}-{w}w.jpg");
+    let srcset = [320, 640, 960, 1280, 1920]
+        .map(|w| format!("{} {w}w", jpeg(w)))
+        .join(", ");
+    let first = format!(
+        "<img src=\"{}\" srcset=\"{srcset}\" sizes=\"(max-width: 1280px) 100vw, 1280px\" width=\"1280\" height=\"640\" alt=\"The dam at dawn\">",
+        jpeg(1280)
+    );
+    assert!(stored.contains(&first), "{stored}");
+    let second = format!("<img src=\"{}\" alt=\"Ours\" sizes=\"50vw\" srcset=\"{srcset}\" width=\"1280\" height=\"640\">", jpeg(1280));
+    assert!(stored.contains(&second), "{stored}");
+    assert!(
+        stored.contains("<img src=\"https://elsewhere.example/x.jpg\">"),
+        "{stored}"
+    );
+    // Saving the same body again changes nothing.
+    let id = article["id"].as_i64().unwrap();
+    let again: Value = app
+        .send_json(
+            Method::PATCH,
+            &format!("/api/v1/articles/{id}"),
+            Some(&editor.token),
+            &json!({"body": body}),
+        )
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(now["alt"], Value::Null);
-    assert_eq!(now["updated_at"], item["updated_at"]);
+    assert_eq!(again["version"], article["version"], "{again}");
+    // RSS: an enclosure and media:content; Atom: an enclosure link; JSON Feed: image.
+    let feed = |file: &str| {
+        let path = format!("/feeds/{file}");
+        let app = &app;
+        async move { app.get(&path, None).await }
+    };
+    let rss = feed("rss.xml").await.text().await.unwrap();
+    assert!(
+        rss.contains("xmlns:media=\"http://search.yahoo.com/mrss/\""),
+        "{rss}"
+    );
+    assert!(
+        rss.contains(&format!(
+            "<enclosure url=\"{}\" length=\"0\" type=\"image/jpeg\"/>",
+            jpeg(1280)
+        )),
+        "{rss}"
+    );
+    assert!(rss.contains(&format!("<media:content height=\"640\" medium=\"image\" type=\"image/jpeg\" url=\"{}\" width=\"1280\">", jpeg(1280))), "{rss}");
+    assert!(
+        rss.contains(&format!("<media:credit>{ARTIST}</media:credit>")),
+        "{rss}"
+    );
+    let atom = feed("atom.xml").await.text().await.unwrap();
+    assert!(
+        atom.contains(&format!(
+            "<link href=\"{}\" rel=\"enclosure\" type=\"image/jpeg\"/>",
+            jpeg(1280)
+        )),
+        "{atom}"
+    );
+    let json_feed: Value = feed("feed.json").await.json().await.unwrap();
+    assert_eq!(json_feed["items"][0]["image"], jpeg(1280));
+}
+
+async fn colours_of_a_profile_are_converted_to_srgb(backend: Backend) {
+    use image::ImageEncoder;
+    use moxcms::{ColorProfile, Layout, TransformOptions};
+    let app = spawn_app(backend).await;
+    let author = app.user(Role::Author).await;
+    // An orange in Display P3, which sRGB shows more saturated in numbers.
+    let p3 = ColorProfile::new_display_p3();
+    let colour = [200u8, 120, 60];
+    let pixels: Vec<u8> = colour.repeat(64 * 64);
+    let mut png = Vec::new();
+    let mut encoder = image::codecs::png::PngEncoder::new(&mut png);
+    encoder.set_icc_profile(p3.encode().unwrap()).unwrap();
+    encoder
+        .write_image(&pixels, 64, 64, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    assert!(
+        png.windows(4).any(|w| w == b"iCCP"),
+        "the fixture carries its profile"
+    );
+    let mut expected = [0u8; 3];
+    p3.create_transform_8bit(
+        Layout::Rgb,
+        &ColorProfile::new_srgb(),
+        Layout::Rgb,
+        TransformOptions::default(),
+    )
+    .unwrap()
+    .transform(&colour, &mut expected)
+    .unwrap();
+    assert!(expected[0] > colour[0] + 10, "{expected:?}");
+    let item = app
+        .photo(&author.token, form(png, "p3.png", "image/png"))
+        .await;
+    let stored = bytes(app.file(&item["url"]).await).await;
+    assert!(
+        !stored.windows(4).any(|w| w == b"iCCP"),
+        "no profile is kept"
+    );
+    let shown = image::load_from_memory(&stored)
+        .unwrap()
+        .to_rgb8()
+        .get_pixel(10, 10)
+        .0;
+    for (got, want) in shown.iter().zip(expected) {
+        assert!(
+            got.abs_diff(want) <= 2,
+            "stored {shown:?}, sRGB of the P3 colour {expected:?}"
+        );
+    }
 }

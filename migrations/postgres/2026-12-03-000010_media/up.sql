@@ -5,7 +5,7 @@
 CREATE TABLE media (
     id          SERIAL PRIMARY KEY,
     name        TEXT NOT NULL UNIQUE,
-    -- What the bytes are: jpeg, png, webp or gif (src/media/image.rs).
+    -- What the bytes are: jpeg, png, webp or gif (src/media/process.rs).
     format      TEXT NOT NULL CHECK (format IN ('jpeg', 'png', 'webp', 'gif')),
     width       INTEGER NOT NULL,
     height      INTEGER NOT NULL,
@@ -30,3 +30,9 @@ CREATE INDEX media_created_idx ON media (created_at DESC, id DESC);
 CREATE INDEX media_uploader_idx ON media (uploaded_by, created_at DESC, id DESC);
 
 ALTER TABLE events ADD COLUMN media_id INTEGER;
+
+-- A cover from the library; `cover_image_url` is then null and the cover_image_* texts override
+-- the photo's own. No foreign key: deleting a photo clears it from drafts in the same
+-- transaction and is refused (409) while a published article shows it.
+ALTER TABLE articles ADD COLUMN cover_media_id INTEGER;
+CREATE INDEX articles_cover_media_idx ON articles (cover_media_id) WHERE cover_media_id IS NOT NULL;
