@@ -1,5 +1,6 @@
 //! The PostgreSQL half of the integration suite is compiled as ignored (and reported as such by
-//! `cargo test`) unless NEWSROOM_TEST_POSTGRES_URL is set; `.ci/run` always sets it.
+//! `cargo test`) unless NEWSROOM_TEST_POSTGRES_URL is set, and the photo library on S3 unless
+//! NEWSROOM_TEST_S3_ENDPOINT is (an S3-compatible server); `.ci/run` always sets both.
 //!
 //! `NEWSROOM_BUILD_ID` names the code a server runs: a hash of its sources, migrations and
 //! locked dependencies, the same for every node built from them. Public entity tags carry it
@@ -13,6 +14,11 @@ fn main() {
     println!("cargo::rerun-if-env-changed=NEWSROOM_TEST_POSTGRES_URL");
     if std::env::var_os("NEWSROOM_TEST_POSTGRES_URL").is_some_and(|v| !v.is_empty()) {
         println!("cargo::rustc-cfg=pg_tests");
+    }
+    println!("cargo::rustc-check-cfg=cfg(s3_tests)");
+    println!("cargo::rerun-if-env-changed=NEWSROOM_TEST_S3_ENDPOINT");
+    if std::env::var_os("NEWSROOM_TEST_S3_ENDPOINT").is_some_and(|v| !v.is_empty()) {
+        println!("cargo::rustc-cfg=s3_tests");
     }
     let mut hasher = std::hash::DefaultHasher::new();
     for input in ["src", "migrations", "Cargo.toml", "Cargo.lock"] {

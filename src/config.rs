@@ -163,6 +163,14 @@ pub struct Config {
 pub enum MediaStore {
     /// A folder of this process's machine (default `./data/media`, created).
     Folder(PathBuf),
+    /// `s3://bucket/prefix`: an S3 bucket (or an S3-compatible server at `endpoint`) that
+    /// several server processes share; credentials from the usual AWS variables.
+    S3 {
+        bucket: String,
+        prefix: String,
+        endpoint: Option<String>,
+        region: String,
+    },
 }
 
 /// The folder photos are kept in by default.
@@ -244,11 +252,36 @@ impl<F: Fn(&str) -> Option<String>> Env<F> {
         const VAR: &str = "NEWSROOM_MEDIA_STORE";
         match self.get(VAR) {
             None => Ok(MediaStore::Folder(PathBuf::from(DEFAULT_MEDIA_FOLDER))),
-            Some(raw) if raw.contains("://") => Err(ConfigError::new(
-                VAR,
-                format!("`{raw}` is not a folder (object storage is not built yet)"),
-            )),
-            Some(raw) => Ok(MediaStore::Folder(PathBuf::from(raw.trim()))),
+            Some(raw) => match raw.trim().split_once("://") {
+                None => Ok(MediaStore::Folder(PathBuf::from(raw.trim()))),
+                Some(("s3", rest)) => {
+                    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+                    if bucket.is_empty() {
+                        return Err(ConfigError::new(VAR, "`s3://` needs a bucket name"));
+                    }
+                    let endpoint = self.get("NEWSROOM_S3_ENDPOINT");
+                    if let Some(e) = &endpoint {
+                        if url::Url::parse(e).map_or(true, |u| !u.scheme().starts_with("http")) {
+                            return Err(ConfigError::new(
+                                "NEWSROOM_S3_ENDPOINT",
+                                format!("`{e}` is not an http(s) URL"),
+                            ));
+                        }
+                    }
+                    Ok(MediaStore::S3 {
+                        bucket: bucket.to_owned(),
+                        prefix: prefix.trim_matches('/').to_owned(),
+                        endpoint,
+                        region: self
+                            .get("NEWSROOM_S3_REGION")
+                            .unwrap_or_else(|| "us-east-1".into()),
+                    })
+                }
+                Some(_) => Err(ConfigError::new(
+                    VAR,
+                    format!("`{raw}` is neither a folder nor s3://bucket/prefix"),
+                )),
+            },
         }
     }
 
@@ -568,6 +601,40 @@ mod tests {
     }
 
     const SECRET: &str = "0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn the_media_store_is_a_folder_or_a_bucket() {
+        assert_eq!(
+            env(&[]).media_store().unwrap(),
+            MediaStore::Folder(DEFAULT_MEDIA_FOLDER.into())
+        );
+        assert_eq!(
+            env(&[("NEWSROOM_MEDIA_STORE", "/srv/photos")]).media_store().unwrap(),
+            MediaStore::Folder("/srv/photos".into())
+        );
+        let s3 = env(&[
+            ("NEWSROOM_MEDIA_STORE", "s3://news-photos/prod/media/"),
+            ("NEWSROOM_S3_ENDPOINT", "http://127.0.0.1:9000"),
+            ("NEWSROOM_S3_REGION", "eu-central-1"),
+        ]);
+        assert_eq!(
+            s3.media_store().unwrap(),
+            MediaStore::S3 {
+                bucket: "news-photos".into(),
+                prefix: "prod/media".into(),
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                region: "eu-central-1".into(),
+            }
+        );
+        for (store, endpoint, var) in [
+            ("s3://", "", "NEWSROOM_MEDIA_STORE"),
+            ("gs://bucket", "", "NEWSROOM_MEDIA_STORE"),
+            ("s3://bucket", "ftp://x", "NEWSROOM_S3_ENDPOINT"),
+        ] {
+            let vars = [("NEWSROOM_MEDIA_STORE", store), ("NEWSROOM_S3_ENDPOINT", endpoint)];
+            assert_eq!(env(&vars).media_store().unwrap_err().var, var, "{store}");
+        }
+    }
 
     #[test]
     fn database_urls_select_the_backend() {

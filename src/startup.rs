@@ -20,7 +20,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::auth::tokens::TokenKeys;
 use crate::changes::{self, watch::Watch};
 use crate::config::DatabaseUrl;
-use crate::config::{Config, CorsOrigins, MediaStore};
+use crate::config::{Config, CorsOrigins};
 use crate::db;
 use crate::error::ApiError;
 use crate::route_table::RouteTable;
@@ -258,10 +258,8 @@ impl Application {
         });
         let listener = TcpListener::bind(config.bind)?;
         let port = listener.local_addr()?.port();
-        let library = match &config.media_store {
-            MediaStore::Folder(root) => media::library::Library::open(root, config.media_max_bytes)
-                .map_err(|e| StartupError::Media(format!("{}: {e}", root.display())))?,
-        };
+        let library = media::library::Library::open(&config.media_store, config.media_max_bytes)
+            .map_err(StartupError::Media)?;
         let library = web::Data::new(Arc::new(library));
         let server = Self::serve(
             &config,

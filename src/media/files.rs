@@ -7,9 +7,6 @@
 //! - a crop, `<name>-<16x9|4x3|1x1>-<focal x>-<focal y>-<width>w.<webp|jpg>`, the focal point in
 //!   ten-thousandths: a new focal point makes new crops under new names.
 
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
-
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -190,70 +187,18 @@ pub fn item_name(file: &str) -> Option<&str> {
     (well_formed && name.bytes().all(|b| b.is_ascii_hexdigit())).then_some(name)
 }
 
-/// Files kept in a folder, spread over subfolders by the first two digits of their names.
-pub struct Folder {
-    root: PathBuf,
+/// Where a file is kept in the store: `<first two digits>/<item name>/<file>`, so an item's
+/// files are listed (and removed) by their prefix, and no folder holds too many.
+pub fn location(file: &str) -> object_store::path::Path {
+    let name = file.get(..NAME_LEN).unwrap_or(file);
+    let spread = file.get(..2).unwrap_or("00");
+    object_store::path::Path::from(format!("{spread}/{name}/{file}"))
 }
 
-impl Folder {
-    pub fn open(root: &Path) -> io::Result<Self> {
-        std::fs::create_dir_all(root)?;
-        Ok(Self { root: root.into() })
-    }
-
-    fn path(&self, file: &str) -> PathBuf {
-        self.root.join(&file[..2]).join(file)
-    }
-
-    /// Stores a file whole or not at all (written aside, then renamed into place).
-    pub fn put(&self, file: &str, bytes: &[u8]) -> io::Result<()> {
-        let path = self.path(file);
-        let dir = path.parent().unwrap_or(&self.root);
-        std::fs::create_dir_all(dir)?;
-        let mut aside = tempfile_in(dir)?;
-        aside.1.write_all(bytes)?;
-        aside.1.sync_data()?;
-        std::fs::rename(&aside.0, &path)
-    }
-
-    pub fn get(&self, file: &str) -> io::Result<Option<Vec<u8>>> {
-        match std::fs::read(self.path(file)) {
-            Ok(bytes) => Ok(Some(bytes)),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    pub fn has(&self, file: &str) -> bool {
-        self.path(file).is_file()
-    }
-
-    /// Removes every file of the item `name`.
-    pub fn remove_item(&self, name: &str) -> io::Result<()> {
-        let dir = self.root.join(&name[..2]);
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
-            Err(e) => return Err(e),
-        };
-        for entry in entries {
-            let entry = entry?;
-            if entry.file_name().to_string_lossy().starts_with(name) {
-                std::fs::remove_file(entry.path())?;
-            }
-        }
-        Ok(())
-    }
-}
-
-/// A new file beside the final one, with a name no other writer picks.
-fn tempfile_in(dir: &Path) -> io::Result<(PathBuf, std::fs::File)> {
-    let path = dir.join(format!(".tmp-{:032x}", rand::random::<u128>()));
-    let file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&path)?;
-    Ok((path, file))
+/// Where the files of the item `name` are kept.
+pub fn item_location(name: &str) -> object_store::path::Path {
+    let spread = name.get(..2).unwrap_or("00");
+    object_store::path::Path::from(format!("{spread}/{name}"))
 }
 
 #[cfg(test)]

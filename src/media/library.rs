@@ -1,15 +1,19 @@
-//! Where a process keeps the library's files and makes renditions: the store, a small memory
-//! of recently served files (they never change), and the turns of the processing work, bounded
-//! to the cores so uploads never starve the readers.
+//! Where a process keeps the library's files and makes renditions: the store (a folder, or an
+//! S3 bucket that several server processes share, through `object_store`), a small memory of
+//! recently served files (they never change), and the turns of the processing work, bounded to
+//! the cores so uploads never starve the readers.
 
-use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
+use futures_util::TryStreamExt;
 use lru::LruCache;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
 use tokio::sync::Semaphore;
 
-use super::files::{self, Folder, Rendition};
+use super::files::{self, Rendition};
 use super::process::{self, Source};
+use crate::config::MediaStore;
 use crate::error::ApiError;
 
 /// Files at most this large are kept in memory once served.
@@ -18,7 +22,7 @@ const REMEMBER_MAX_FILE: usize = 512 << 10;
 const REMEMBER_BYTES: usize = 32 << 20;
 
 pub struct Library {
-    folder: Folder,
+    store: Arc<dyn ObjectStore>,
     /// The largest upload taken, in bytes.
     pub max_bytes: usize,
     /// Turns of processing (decoding, rendering): one per core.
@@ -26,16 +30,53 @@ pub struct Library {
     served: Mutex<Served>,
 }
 
+/// How long a remembered file is served without asking the store again: a photo deleted
+/// through another process stops being served here within this time.
+const REMEMBER_FOR: Duration = Duration::from_secs(10);
+
 struct Served {
-    files: LruCache<String, Arc<[u8]>>,
+    /// Each file with when it was read from the store.
+    files: LruCache<String, (Instant, Arc<[u8]>)>,
     bytes: usize,
 }
 
 impl Library {
-    pub fn open(root: &Path, max_bytes: usize) -> std::io::Result<Self> {
+    pub fn open(place: &MediaStore, max_bytes: usize) -> Result<Self, String> {
+        let store: Arc<dyn ObjectStore> = match place {
+            MediaStore::Folder(root) => {
+                std::fs::create_dir_all(root).map_err(|e| format!("{}: {e}", root.display()))?;
+                Arc::new(
+                    object_store::local::LocalFileSystem::new_with_prefix(root)
+                        .map_err(|e| e.to_string())?
+                        .with_automatic_cleanup(true),
+                )
+            }
+            MediaStore::S3 {
+                bucket,
+                prefix,
+                endpoint,
+                region,
+            } => {
+                // Credentials as every AWS tool reads them (AWS_ACCESS_KEY_ID, ...).
+                let mut s3 = object_store::aws::AmazonS3Builder::from_env()
+                    .with_bucket_name(bucket)
+                    .with_region(region);
+                if let Some(endpoint) = endpoint {
+                    s3 = s3
+                        .with_endpoint(endpoint)
+                        .with_allow_http(endpoint.starts_with("http://"));
+                }
+                let s3 = s3.build().map_err(|e| e.to_string())?;
+                if prefix.is_empty() {
+                    Arc::new(s3)
+                } else {
+                    Arc::new(object_store::prefix::PrefixStore::new(s3, prefix.as_str()))
+                }
+            }
+        };
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         Ok(Self {
-            folder: Folder::open(root)?,
+            store,
             max_bytes,
             turns: Arc::new(Semaphore::new(cores)),
             served: Mutex::new(Served {
@@ -62,48 +103,53 @@ impl Library {
             .map_err(|e| ApiError::internal(format!("media work ended abnormally: {e}")))
     }
 
-    /// Stores a file (on a blocking thread).
-    pub async fn put(self: &Arc<Self>, file: String, bytes: Arc<[u8]>) -> Result<(), ApiError> {
-        let library = self.clone();
-        tokio::task::spawn_blocking(move || library.folder.put(&file, &bytes))
+    /// Stores a file, whole or not at all.
+    pub async fn put(&self, file: String, bytes: Arc<[u8]>) -> Result<(), ApiError> {
+        let payload = PutPayload::from_bytes(actix_web::web::Bytes::from_owner(bytes));
+        self.store
+            .put(&files::location(&file), payload)
             .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::internal(format!("cannot store a media file: {e}")))
+            .map_err(|e| ApiError::internal(format!("cannot store {file}: {e}")))?;
+        Ok(())
     }
 
     /// Whether a file is stored.
-    pub async fn has(self: &Arc<Self>, file: &str) -> Result<bool, ApiError> {
+    pub async fn has(&self, file: &str) -> Result<bool, ApiError> {
         if self.remembered(file).is_some() {
             return Ok(true);
         }
-        let library = self.clone();
-        let name = file.to_owned();
-        tokio::task::spawn_blocking(move || library.folder.has(&name))
-            .await
-            .map_err(ApiError::internal)
+        match self.store.head(&files::location(file)).await {
+            Ok(_) => Ok(true),
+            Err(object_store::Error::NotFound { .. }) => Ok(false),
+            Err(e) => Err(ApiError::internal(format!("cannot look up {file}: {e}"))),
+        }
     }
 
     /// A stored file, from memory if it was served lately.
-    pub async fn get(self: &Arc<Self>, file: &str) -> Result<Option<Arc<[u8]>>, ApiError> {
+    pub async fn get(&self, file: &str) -> Result<Option<Arc<[u8]>>, ApiError> {
         if let Some(bytes) = self.remembered(file) {
             return Ok(Some(bytes));
         }
-        let library = self.clone();
-        let name = file.to_owned();
-        let read = tokio::task::spawn_blocking(move || library.folder.get(&name))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::internal(format!("cannot read a media file: {e}")))?;
-        Ok(read.map(|bytes| {
-            let bytes: Arc<[u8]> = bytes.into();
-            self.remember(file, bytes.clone());
-            bytes
-        }))
+        let read = match self.store.get(&files::location(file)).await {
+            Ok(found) => found.bytes().await,
+            Err(e) => Err(e),
+        };
+        let bytes: Arc<[u8]> = match read {
+            Ok(bytes) => bytes.to_vec().into(),
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(e) => return Err(ApiError::internal(format!("cannot read {file}: {e}"))),
+        };
+        self.remember(file, bytes.clone());
+        Ok(Some(bytes))
     }
 
     fn remembered(&self, file: &str) -> Option<Arc<[u8]>> {
         let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
-        served.files.get(file).cloned()
+        served
+            .files
+            .get(file)
+            .filter(|(read, _)| read.elapsed() < REMEMBER_FOR)
+            .map(|(_, bytes)| bytes.clone())
     }
 
     fn remember(&self, file: &str, bytes: Arc<[u8]>) {
@@ -112,12 +158,12 @@ impl Library {
         }
         let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
         served.bytes += bytes.len();
-        if let Some(old) = served.files.put(file.to_owned(), bytes) {
+        if let Some((_, old)) = served.files.put(file.to_owned(), (Instant::now(), bytes)) {
             served.bytes -= old.len();
         }
         while served.bytes > REMEMBER_BYTES {
             match served.files.pop_lru() {
-                Some((_, old)) => served.bytes -= old.len(),
+                Some((_, (_, old))) => served.bytes -= old.len(),
                 None => break,
             }
         }
@@ -134,16 +180,27 @@ impl Library {
                 .map(|(file, _)| file.clone())
                 .collect();
             for file in gone {
-                if let Some(old) = served.files.pop(&file) {
+                if let Some((_, old)) = served.files.pop(&file) {
                     served.bytes -= old.len();
                 }
             }
         }
-        let library = self.clone();
-        tokio::task::spawn_blocking(move || library.folder.remove_item(&name))
+        let fail =
+            |e: object_store::Error| ApiError::internal(format!("cannot remove {name}: {e}"));
+        let stored: Vec<object_store::path::Path> = self
+            .store
+            .list(Some(&files::item_location(&name)))
+            .map_ok(|meta| meta.location)
+            .try_collect()
             .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| ApiError::internal(format!("cannot remove media files: {e}")))
+            .map_err(fail)?;
+        for location in stored {
+            match self.store.delete(&location).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => return Err(fail(e)),
+            }
+        }
+        Ok(())
     }
 
     /// The pixels of a stored original, decoded in a turn.
@@ -171,7 +228,7 @@ impl Library {
             let library = self.clone();
             let source = source.clone();
             made.push(tokio::spawn(async move {
-                if library.folder.has(&file) {
+                if library.has(&file).await? {
                     return Ok(());
                 }
                 let bytes = library

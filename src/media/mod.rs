@@ -604,30 +604,38 @@ fn spawn_renditions(
             log::error!("renditions of media {id}: {e}");
             return;
         }
-        let marked = changes::write(&state, None, move |tx| mark_ready(tx, id, focal)).await;
-        if let Err(e) = marked {
-            log::error!("marking media {id} ready: {e}");
+        match changes::write(&state, None, move |tx| mark_ready(tx, id, focal)).await {
+            Ok(true) => {}
+            // Deleted meanwhile: what was just made goes too.
+            Ok(false) => {
+                if let Err(e) = library.remove_item(name).await {
+                    log::error!("removing the files of deleted media {id}: {e}");
+                }
+            }
+            Err(e) => log::error!("marking media {id} ready: {e}"),
         }
     });
 }
 
-/// Marks an item ready if its focal point is still the one renditions were made for.
-fn mark_ready(tx: &mut Tx, id: i32, focal: Focal) -> Result<(), ApiError> {
+/// Marks an item ready if its focal point is still the one renditions were made for; false
+/// if the item is gone.
+fn mark_ready(tx: &mut Tx, id: i32, focal: Focal) -> Result<bool, ApiError> {
     let Some(row) = media::table
         .find(id)
         .select(MediaRow::as_select())
         .first(tx.conn())
         .optional()?
     else {
-        return Ok(());
+        return Ok(false);
     };
     if row.ready || row.focal() != focal {
-        return Ok(());
+        return Ok(true);
     }
     diesel::update(media::table.find(id))
         .set(media::ready.eq(true))
         .execute(tx.conn())?;
-    tx.media(EventType::MediaUpdated, id, &["renditions"])
+    tx.media(EventType::MediaUpdated, id, &["renditions"])?;
+    Ok(true)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -520,6 +520,8 @@ impl TestApp {
             .env("NEWSROOM_BIND", "127.0.0.1:0")
             .env("NEWSROOM_DB_POOL_SIZE", "4")
             .env("NEWSROOM_WEBHOOK_ALLOW_PRIVATE", "true")
+            .env("NEWSROOM_MEDIA_STORE", self.media.path())
+            .env("NEWSROOM_PUBLIC_URL", "https://news.example")
             .env("RUST_LOG", "info")
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::piped());

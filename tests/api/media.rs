@@ -1387,3 +1387,152 @@ async fn colours_of_a_profile_are_converted_to_srgb(backend: Backend) {
         );
     }
 }
+
+#[cfg_attr(
+    not(s3_tests),
+    ignore = "set NEWSROOM_TEST_S3_ENDPOINT (an S3-compatible server) to run it"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_a_library_in_s3_sqlite() {
+    two_processes_share_a_library_in_s3(Backend::Sqlite).await
+}
+
+#[cfg_attr(
+    not(all(s3_tests, pg_tests)),
+    ignore = "set NEWSROOM_TEST_S3_ENDPOINT and NEWSROOM_TEST_POSTGRES_URL to run it"
+)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_a_library_in_s3_postgres() {
+    two_processes_share_a_library_in_s3(Backend::Postgres).await
+}
+
+/// Two server processes on one database and one bucket: what one stores the other serves,
+/// and what one deletes the other stops serving.
+async fn two_processes_share_a_library_in_s3(backend: Backend) {
+    let endpoint = std::env::var("NEWSROOM_TEST_S3_ENDPOINT").expect("an S3 endpoint");
+    assert!(
+        std::env::var_os("AWS_ACCESS_KEY_ID").is_some(),
+        "the S3 tests take credentials from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+    );
+    let bucket = format!("newsroom-{:016x}", rand::random::<u64>());
+    let client = reqwest::Client::new();
+    let made = client
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        made.status().is_success(),
+        "create the bucket: {}",
+        made.status()
+    );
+    let store = format!("s3://{bucket}/photos");
+    let app = spawn_app_with(backend, |c| {
+        c.media_store = newsroom::config::MediaStore::S3 {
+            bucket: bucket.clone(),
+            prefix: "photos".into(),
+            endpoint: Some(endpoint.clone()),
+            region: "us-east-1".into(),
+        }
+    })
+    .await;
+    let other = app.process_with(&[
+        ("NEWSROOM_MEDIA_STORE", &store),
+        ("NEWSROOM_S3_ENDPOINT", &endpoint),
+    ]);
+    let editor = app.user(Role::Editor).await;
+    let mut upload = with_exif(&picture(1000, 700, ImageFormat::Jpeg), 1);
+    upload.extend_from_slice(b"<script>x</script>");
+    let item = app
+        .photo(&editor.token, form(upload, "a.jpg", "image/jpeg"))
+        .await;
+    let item = app.ready(&editor.token, item["id"].as_i64().unwrap()).await;
+    // Every file this process stored, the other serves, byte for byte.
+    let from_other = |url: &Value| {
+        let url = other.url(&local(url));
+        async move { reqwest::get(url).await.unwrap() }
+    };
+    for url in std::iter::once(&item["url"]).chain(
+        item["renditions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["url"]),
+    ) {
+        let here = bytes(app.file(url).await).await;
+        let there = bytes(from_other(url).await).await;
+        assert_eq!(here, there, "{url}");
+        assert!(
+            !there.windows(4).any(|w| w == b"Exif") && !there.windows(7).any(|w| w == b"<script")
+        );
+    }
+    // The objects are in the bucket, under the prefix, and not in the local folder.
+    let listing = client
+        .get(format!("{endpoint}/{bucket}?list-type=2&prefix=photos/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let keys = listing.matches("<Key>photos/").count();
+    assert_eq!(
+        keys,
+        1 + item["renditions"].as_array().unwrap().len(),
+        "{listing}"
+    );
+    assert!(stored_files(app.media.path()).is_empty());
+    // What the other process stores (a new focal point's crops, made on request there), this
+    // one serves.
+    let token = editor.token.clone();
+    let moved: Value = reqwest::Client::new()
+        .patch(other.url(&format!("/api/v1/media/{}", item["id"])))
+        .bearer_auth(&token)
+        .json(&json!({"focal_point": {"x": 0.2, "y": 0.5}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let crop = moved["renditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["aspect"] == "1:1")
+        .cloned()
+        .unwrap();
+    let there = bytes(from_other(&crop["url"]).await).await;
+    assert_eq!(bytes(app.file(&crop["url"]).await).await, there);
+    // Deleted through the other process: gone here too, at once from the store and within
+    // seconds from this process's memory of served files.
+    let gone = reqwest::Client::new()
+        .delete(other.url(&format!("/api/v1/media/{}", item["id"])))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gone.status(), 204);
+    assert_eq!(from_other(&item["url"]).await.status(), 404);
+    let mut status = 200;
+    for _ in 0..150 {
+        status = app.file(&item["url"]).await.status().as_u16();
+        if status == 404 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        status, 404,
+        "a deleted photo is still served by the other process"
+    );
+    let listing = client
+        .get(format!("{endpoint}/{bucket}?list-type=2&prefix=photos/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(listing.matches("<Key>").count(), 0, "{listing}");
+}
