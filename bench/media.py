@@ -89,10 +89,13 @@ def main():
                 except OSError:
                     time.sleep(0.1)
             token = login()
+            status = Path(f"/proc/{server.pid}/status")
+            idle = int(re.search(r"VmRSS:\s+(\d+) kB", status.read_text()).group(1)) / 1024
             times, item = [], None
             for _ in range(args.uploads):
                 seconds, item = upload_until_ready(token, photo)
                 times.append(seconds)
+            peak = int(re.search(r"VmHWM:\s+(\d+) kB", status.read_text()).group(1)) / 1024
             sizes = []
             for r in item["renditions"]:
                 with urllib.request.urlopen(r["url"], timeout=30) as res:
@@ -111,6 +114,7 @@ def main():
     print(f"| 12 MP JPEG ({len(photo) / 1e6:.1f} MB), upload to every one of "
           f"{len(item['renditions'])} renditions ready, median of {args.uploads} | "
           f"{statistics.median(times):.2f} s (runs: {', '.join(f'{t:.2f}' for t in times)}) |")
+    print(f"| server RSS: before the uploads, peak during them | {idle:.0f} MB, {peak:.0f} MB |")
     print(f"| GET /media/{nearest['url'].rsplit('/', 1)[1].split('-', 1)[1]} ({size / 1000:.0f} KB), "
           f"wrk c={args.connections} {args.seconds} s | {rps:,.0f} req/s, p50 {p50:.2f} ms, "
           f"p99 {p99:.2f} ms |")

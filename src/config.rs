@@ -609,7 +609,9 @@ mod tests {
             MediaStore::Folder(DEFAULT_MEDIA_FOLDER.into())
         );
         assert_eq!(
-            env(&[("NEWSROOM_MEDIA_STORE", "/srv/photos")]).media_store().unwrap(),
+            env(&[("NEWSROOM_MEDIA_STORE", "/srv/photos")])
+                .media_store()
+                .unwrap(),
             MediaStore::Folder("/srv/photos".into())
         );
         let s3 = env(&[
@@ -631,7 +633,10 @@ mod tests {
             ("gs://bucket", "", "NEWSROOM_MEDIA_STORE"),
             ("s3://bucket", "ftp://x", "NEWSROOM_S3_ENDPOINT"),
         ] {
-            let vars = [("NEWSROOM_MEDIA_STORE", store), ("NEWSROOM_S3_ENDPOINT", endpoint)];
+            let vars = [
+                ("NEWSROOM_MEDIA_STORE", store),
+                ("NEWSROOM_S3_ENDPOINT", endpoint),
+            ];
             assert_eq!(env(&vars).media_store().unwrap_err().var, var, "{store}");
         }
     }

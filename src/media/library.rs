@@ -209,7 +209,7 @@ impl Library {
             .get(original)
             .await?
             .ok_or_else(|| ApiError::internal(format!("the original {original} is missing")))?;
-        self.in_turn(move || process::decode(&bytes).map(|d| Arc::new(Source::new(&d.image))))
+        self.in_turn(move || process::decode(&bytes).map(|d| Arc::new(Source::new(d.image))))
             .await?
             .map_err(|e| ApiError::internal(format!("a stored original cannot be read: {e}")))
     }

@@ -446,11 +446,12 @@ struct Prepared {
 fn prepare(bytes: &[u8]) -> Result<Prepared, Refusal> {
     let decoded = process::decode(bytes)?;
     let original = process::encode_original(bytes, &decoded)?;
-    let source = process::Source::new(&decoded.image);
+    let (width, height) = (decoded.image.width(), decoded.image.height());
+    let source = process::Source::new(decoded.image);
     Ok(Prepared {
         format: decoded.format,
-        width: decoded.image.width(),
-        height: decoded.image.height(),
+        width,
+        height,
         blurhash: source.blurhash(),
         exif_credit: decoded.exif_credit,
         original,

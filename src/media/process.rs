@@ -311,16 +311,18 @@ pub struct Source {
 }
 
 impl Source {
-    pub fn new(image: &DynamicImage) -> Self {
+    /// Takes the decoded pixels (copied only when they are not 8-bit RGB or RGBA already).
+    pub fn new(image: DynamicImage) -> Self {
+        let (width, height) = (image.width(), image.height());
         let alpha = image.color().has_alpha();
         let pixels = if alpha {
-            image.to_rgba8().into_raw()
+            image.into_rgba8().into_raw()
         } else {
-            image.to_rgb8().into_raw()
+            image.into_rgb8().into_raw()
         };
         Self {
-            width: image.width(),
-            height: image.height(),
+            width,
+            height,
             alpha,
             pixels,
         }

@@ -1406,6 +1406,12 @@ async fn two_processes_share_a_library_in_s3_postgres() {
     two_processes_share_a_library_in_s3(Backend::Postgres).await
 }
 
+/// The bucket's listing (ListObjectsV2 XML) under the prefix the tests use.
+async fn list_bucket(endpoint: &str, bucket: &str) -> String {
+    let url = format!("{endpoint}/{bucket}?list-type=2&prefix=photos/");
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
 /// Two server processes on one database and one bucket: what one stores the other serves,
 /// and what one deletes the other stops serving.
 async fn two_processes_share_a_library_in_s3(backend: Backend) {
@@ -1467,14 +1473,7 @@ async fn two_processes_share_a_library_in_s3(backend: Backend) {
         );
     }
     // The objects are in the bucket, under the prefix, and not in the local folder.
-    let listing = client
-        .get(format!("{endpoint}/{bucket}?list-type=2&prefix=photos/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listing = list_bucket(&endpoint, &bucket).await;
     let keys = listing.matches("<Key>photos/").count();
     assert_eq!(
         keys,
@@ -1526,13 +1525,6 @@ async fn two_processes_share_a_library_in_s3(backend: Backend) {
         status, 404,
         "a deleted photo is still served by the other process"
     );
-    let listing = client
-        .get(format!("{endpoint}/{bucket}?list-type=2&prefix=photos/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listing = list_bucket(&endpoint, &bucket).await;
     assert_eq!(listing.matches("<Key>").count(), 0, "{listing}");
 }
