@@ -226,7 +226,11 @@ pub struct Draft {
 
 /// A cover as written, checked: a photo of the library or a URL, never both.
 fn cover_image(errors: &mut Errors, c: CoverImageInput) -> Option<CoverImageInput> {
-    let url = match (c.url, c.media_id) {
+    // An empty `url` alone means no cover, as it always has.
+    let blank = c.url.as_ref().is_some_and(|u| u.trim().is_empty());
+    let given = c.url.filter(|u| !u.trim().is_empty());
+    let url = match (given, c.media_id) {
+        (None, None) if blank => return None,
         (Some(_), Some(_)) | (None, None) => {
             errors.check::<()>(
                 "cover_image",

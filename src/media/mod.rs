@@ -26,6 +26,7 @@ use crate::db::schema::{articles, media, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, Errors, Role};
 use crate::error::ApiError;
+use crate::openapi::rules::{field, FieldRule, Rule};
 use crate::pagination;
 use crate::state::AppState;
 use files::{Aspect, Focal, Output};
@@ -38,6 +39,16 @@ const MAX_SHORT_TEXT_CHARS: usize = 300;
 const MAX_CAPTION_CHARS: usize = 2000;
 /// The most bytes of a text field of an upload.
 const MAX_FIELD_BYTES: usize = 16 << 10;
+
+/// The rules on single fields of the request bodies, for the OpenAPI document.
+pub const FIELD_RULES: &[FieldRule] = &[
+    field("UploadForm", "alt", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("UploadForm", "caption", Rule::Text(MAX_CAPTION_CHARS)),
+    field("UploadForm", "credit", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("UpdateMedia", "alt", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+    field("UpdateMedia", "caption", Rule::Text(MAX_CAPTION_CHARS)),
+    field("UpdateMedia", "credit", Rule::Text(MAX_SHORT_TEXT_CHARS)),
+];
 
 /// The site's public URL, which photo URLs start with: set once at start (the server's
 /// `NEWSROOM_PUBLIC_URL`), since cards that show photos are written by every process.
@@ -245,25 +256,28 @@ pub struct MediaPage {
     pub next_cursor: Option<String>,
 }
 
-/// The form of an upload (`multipart/form-data`).
-/// (Only described: the handler reads the parts as they stream in.)
-#[derive(Debug, ToSchema)]
+/// The form of an upload (`multipart/form-data`); any other field is refused (422), and each
+/// field may be given once.
+// The handler reads the parts as they stream in; the derived `Deserialize` only lets the
+// schema say that no other field is taken.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct UploadForm {
     /// The photo: JPEG, PNG, WebP or GIF, decided by its bytes alone.
     #[schema(value_type = String, format = Binary)]
     pub file: Vec<u8>,
-    #[schema(max_length = 300)]
+    #[schema(value_type = String, required = false)]
     pub alt: Option<String>,
-    #[schema(max_length = 2000)]
+    #[schema(value_type = String, required = false)]
     pub caption: Option<String>,
     /// From EXIF `Artist` / `Copyright` when not given.
-    #[schema(max_length = 300)]
+    #[schema(value_type = String, required = false)]
     pub credit: Option<String>,
     /// 0..1 from the left (default 0.5).
-    #[schema(minimum = 0, maximum = 1)]
+    #[schema(value_type = f64, required = false, minimum = 0, maximum = 1)]
     pub focal_x: Option<f64>,
     /// 0..1 from the top (default 0.5).
-    #[schema(minimum = 0, maximum = 1)]
+    #[schema(value_type = f64, required = false, minimum = 0, maximum = 1)]
     pub focal_y: Option<f64>,
 }
 
@@ -784,13 +798,13 @@ pub async fn get_media(
 #[schema(example = json!({"alt": "Delegates sign the treaty", "focal_point": {"x": 0.3, "y": 0.4}}))]
 pub struct UpdateMedia {
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>, max_length = 300)]
+    #[schema(value_type = Option<String>)]
     pub alt: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>, max_length = 2000)]
+    #[schema(value_type = Option<String>)]
     pub caption: Option<Option<String>>,
     #[serde(default, deserialize_with = "crate::extract::nullable")]
-    #[schema(value_type = Option<String>, max_length = 300)]
+    #[schema(value_type = Option<String>)]
     pub credit: Option<Option<String>>,
     /// A new focal point remakes the crops, under new URLs.
     pub focal_point: Option<FocalPoint>,

@@ -244,6 +244,7 @@ const PARAMETER_RULES: &[(&str, Rule)] = &[
 fn field_rules() -> impl Iterator<Item = &'static FieldRule> {
     [
         crate::articles::write::FIELD_RULES,
+        crate::media::FIELD_RULES,
         crate::topics::FIELD_RULES,
         crate::users::FIELD_RULES,
         crate::webhooks::FIELD_RULES,

@@ -1177,6 +1177,20 @@ async fn a_cover_from_the_library_shows_the_photo_everywhere(backend: Backend) {
         .await;
         assert_eq!(error_fields(&problem), [field], "{cover}");
     }
+    // An empty URL beside a photo is no URL; an empty URL alone is no cover, as before.
+    let path = format!("/api/v1/articles/{lead_id}");
+    for (cover, shown) in [
+        (json!({"url": " ", "media_id": media_id}), json!(media_id)),
+        (json!({"url": ""}), Value::Null),
+    ] {
+        let body = json!({"cover_image": cover});
+        let response = app
+            .send_json(Method::PATCH, &path, Some(&editor.token), &body)
+            .await;
+        assert_eq!(response.status(), 200, "{cover}");
+        let read: Value = response.json().await.unwrap();
+        assert_eq!(read["cover_image"]["media_id"], shown, "{cover}");
+    }
 }
 
 async fn a_photo_shown_by_a_published_article_is_not_deleted(backend: Backend) {
