@@ -601,6 +601,7 @@ fn save(
         .then_some(draft.published_at)
         .flatten();
     tree::set_article_topics(conn, id, &draft.topic_ids, feed_at)?;
+    crate::media::body::record_use(conn, id, &draft.body)?;
     diesel::delete(article_authors::table.filter(article_authors::article_id.eq(id)))
         .execute(conn)?;
     for (position, user_id) in draft.author_ids.iter().enumerate() {

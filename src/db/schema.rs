@@ -20,6 +20,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_media (article_id, media_id) {
+        article_id -> Int4,
+        media_id -> Int4,
+    }
+}
+
+diesel::table! {
     article_revisions (id) {
         id -> Int4,
         article_id -> Int4,
@@ -274,6 +281,8 @@ diesel::table! {
 diesel::joinable!(article_authors -> articles (article_id));
 diesel::joinable!(article_authors -> users (user_id));
 diesel::joinable!(article_cards -> articles (article_id));
+diesel::joinable!(article_media -> articles (article_id));
+diesel::joinable!(article_media -> media (media_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_revisions -> users (changed_by));
 diesel::joinable!(article_slugs -> articles (article_id));
@@ -290,6 +299,7 @@ diesel::joinable!(webhook_messages -> webhooks (webhook_id));
 diesel::allow_tables_to_appear_in_same_query!(
     article_authors,
     article_cards,
+    article_media,
     article_revisions,
     article_slugs,
     article_tombstones,

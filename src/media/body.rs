@@ -1,7 +1,8 @@
 //! Photos of the library in article bodies: an `<img>` whose `src` is one of our files gets a
 //! `srcset` of the photo's whole JPEG renditions, `sizes`, and `width`/`height` (so the page
 //! does not shift as it loads). Rewritten when the body is written, so reads copy it as it is;
-//! the result is the same however often it is applied.
+//! the result is the same however often it is applied. Which photos a body shows is recorded
+//! with it (`article_media`), so that a photo a published article shows is not deleted.
 
 use std::collections::{HashMap, HashSet};
 
@@ -9,7 +10,7 @@ use diesel::prelude::*;
 
 use super::files::{self, Aspect, Output};
 use super::MediaRow;
-use crate::db::schema::media;
+use crate::db::schema::{article_media, media};
 use crate::db::DbConnection;
 use crate::error::ApiError;
 
@@ -26,10 +27,11 @@ fn item_of(src: &str) -> Option<&str> {
     files::item_name(path)
 }
 
-/// The body with its photos of the library made responsive.
-pub fn responsive_images(conn: &mut DbConnection, html: &str) -> Result<String, ApiError> {
+/// The photos of the library whose files a body's `<img>` tags show, in one statement (none
+/// when the body names none).
+fn photos_in(conn: &mut DbConnection, html: &str) -> Result<HashMap<String, MediaRow>, ApiError> {
     if !html.contains("/media/") {
-        return Ok(html.to_owned());
+        return Ok(HashMap::new());
     }
     let mut names: HashSet<String> = HashSet::new();
     let collect = lol_html::RewriteStrSettings::new().append_element_content_handler(
@@ -43,16 +45,41 @@ pub fn responsive_images(conn: &mut DbConnection, html: &str) -> Result<String, 
     lol_html::rewrite_str(html, collect)
         .map_err(|e| ApiError::internal(format!("reading a body's images: {e}")))?;
     if names.is_empty() {
-        return Ok(html.to_owned());
+        return Ok(HashMap::new());
     }
     let names: Vec<String> = names.into_iter().collect();
-    let photos: HashMap<String, MediaRow> = media::table
+    Ok(media::table
         .filter(media::name.eq_any(&names))
         .select(MediaRow::as_select())
         .load::<MediaRow>(conn)?
         .into_iter()
         .map(|row| (row.name.clone(), row))
-        .collect();
+        .collect())
+}
+
+/// Records which photos of the library article `article`'s body shows (`article_media`).
+pub fn record_use(conn: &mut DbConnection, article: i32, html: &str) -> Result<(), ApiError> {
+    let mut shown: Vec<i32> = photos_in(conn, html)?.values().map(|p| p.id).collect();
+    shown.sort_unstable();
+    diesel::delete(article_media::table.filter(article_media::article_id.eq(article)))
+        .execute(conn)?;
+    for photo in shown {
+        diesel::insert_into(article_media::table)
+            .values((
+                article_media::article_id.eq(article),
+                article_media::media_id.eq(photo),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The body with its photos of the library made responsive.
+pub fn responsive_images(conn: &mut DbConnection, html: &str) -> Result<String, ApiError> {
+    let photos = photos_in(conn, html)?;
+    if photos.is_empty() {
+        return Ok(html.to_owned());
+    }
     let rewrite = lol_html::RewriteStrSettings::new().append_element_content_handler(
         lol_html::element!("img[src]", |el| {
             let src = el.get_attribute("src").unwrap_or_default();

@@ -22,7 +22,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Caller;
 use crate::changes::{self, events::EventType, Tx};
-use crate::db::schema::{articles, media, users};
+use crate::db::schema::{article_media, articles, media, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{bounded_text, Errors, Role};
 use crate::error::ApiError;
@@ -216,7 +216,7 @@ pub struct MediaItem {
     /// A BlurHash (4 x 3) to paint while the photo loads.
     pub blurhash: String,
     pub uploaded_by: Uploader,
-    /// The articles (in the trash or not) whose cover it is.
+    /// The articles (in the trash or not) that show it, as their cover or in their body.
     pub used_by: Vec<i32>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -484,26 +484,31 @@ impl From<Refusal> for ApiError {
     }
 }
 
-/// Photos as the library shows them, with the articles whose cover each is: one statement
-/// more, whatever their number.
+/// Photos as the library shows them, with the articles that show each (as their cover or in
+/// their body): two statements more, whatever their number.
 fn items(conn: &mut DbConnection, rows: Vec<(MediaRow, String)>) -> QueryResult<Vec<MediaItem>> {
     let ids: Vec<i32> = rows.iter().map(|(row, _)| row.id).collect();
-    let mut used: HashMap<i32, Vec<i32>> = HashMap::new();
+    let mut used: HashMap<i32, std::collections::BTreeSet<i32>> = HashMap::new();
     let covers: Vec<(i32, Option<i32>)> = articles::table
         .filter(articles::cover_media_id.eq_any(&ids))
         .select((articles::id, articles::cover_media_id))
-        .order(articles::id)
         .load(conn)?;
-    for (article, photo) in covers {
-        used.entry(photo.unwrap_or_default())
-            .or_default()
-            .push(article);
+    let bodies: Vec<(i32, i32)> = article_media::table
+        .filter(article_media::media_id.eq_any(&ids))
+        .select((article_media::article_id, article_media::media_id))
+        .load(conn)?;
+    let shown = covers
+        .into_iter()
+        .filter_map(|(article, photo)| Some((article, photo?)))
+        .chain(bodies);
+    for (article, photo) in shown {
+        used.entry(photo).or_default().insert(article);
     }
     Ok(rows
         .into_iter()
         .map(|(row, uploader)| {
             let used_by = used.remove(&row.id).unwrap_or_default();
-            MediaItem::new(row, uploader, used_by)
+            MediaItem::new(row, uploader, used_by.into_iter().collect())
         })
         .collect())
 }
@@ -907,14 +912,14 @@ pub async fn update_media(
 /// Delete a photo
 ///
 /// Authors their own uploads, editors and admins every photo. Refused (409, naming them) while
-/// it is the cover of a published or scheduled article; drafts and trashed articles whose cover
-/// it is lose their cover. Its files are removed.
+/// a published or scheduled article shows it (as its cover or in its body); drafts and trashed
+/// articles whose cover it is lose their cover. Its files are removed.
 #[utoipa::path(
     tag = "media",
     params(("id" = i32, Path, description = "The photo's id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 409, description = "The cover of published or scheduled articles, named in the detail", body = crate::error::Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Published or scheduled articles show it, named in the detail", body = crate::error::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Another's upload, for an author", body = crate::error::Problem, content_type = "application/problem+json"),
     ),
     security(("bearer" = []))
@@ -937,8 +942,15 @@ pub async fn delete_media(
                 "authors may delete only the photos they uploaded".into(),
             ));
         }
+        let in_bodies = article_media::table
+            .filter(article_media::media_id.eq(id))
+            .select(article_media::article_id);
         let published: Vec<(i32, String)> = articles::table
-            .filter(articles::cover_media_id.eq(id))
+            .filter(
+                articles::cover_media_id
+                    .eq(id)
+                    .or(articles::id.eq_any(in_bodies)),
+            )
             .filter(articles::status.eq(crate::articles::stored::PUBLISHED))
             .filter(articles::deleted_at.is_null())
             .select((articles::id, articles::slug))
@@ -951,7 +963,7 @@ pub async fn delete_media(
                 .map(|(id, slug)| format!("{id} ({slug})"))
                 .collect();
             return Err(ApiError::Conflict(format!(
-                "the photo is the cover of published or scheduled articles: {}",
+                "published or scheduled articles show the photo: {}",
                 named.join(", ")
             )));
         }

@@ -1260,6 +1260,45 @@ async fn a_photo_shown_by_a_published_article_is_not_deleted(backend: Backend) {
         .await;
     assert_eq!(read["cover_image"], Value::Null, "{read}");
     assert_problem(app.file(&drafted["url"]).await, 404).await;
+    // A photo in a published body counts as shown, too; once the body lets it go, it goes.
+    let inline = app.photo(&author.token, jpeg()).await;
+    let body = format!(
+        "<p>Text.</p><img src=\"{}\">",
+        inline["url"].as_str().unwrap()
+    );
+    let story = app
+        .published(&editor.token, "Inline", json!({"body": body}))
+        .await;
+    let item = app.read(&path(&inline), Some(&author.token)).await;
+    assert_eq!(item["used_by"], json!([story["id"]]));
+    let problem = assert_problem(app.delete(&path(&inline), Some(&author.token)).await, 409).await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("{} (", story["id"])),
+        "{problem}"
+    );
+    let story_path = format!("/api/v1/articles/{}", story["id"]);
+    let edited = app
+        .send_json(
+            Method::PATCH,
+            &story_path,
+            Some(&editor.token),
+            &json!({"body": "<p>Text.</p>"}),
+        )
+        .await;
+    assert_eq!(edited.status(), 200);
+    assert_eq!(
+        app.read(&path(&inline), Some(&author.token)).await["used_by"],
+        json!([])
+    );
+    assert_eq!(
+        app.delete(&path(&inline), Some(&author.token))
+            .await
+            .status(),
+        204
+    );
 }
 
 async fn feeds_carry_the_cover_and_bodies_get_responsive_photos(backend: Backend) {

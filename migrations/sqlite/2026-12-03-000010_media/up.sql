@@ -36,3 +36,12 @@ ALTER TABLE events ADD COLUMN media_id INTEGER;
 -- transaction and is refused (409) while a published article shows it.
 ALTER TABLE articles ADD COLUMN cover_media_id INTEGER;
 CREATE INDEX articles_cover_media_idx ON articles (cover_media_id) WHERE cover_media_id IS NOT NULL;
+
+-- The photos of the library an article's body shows (its <img> tags), written with the body:
+-- a photo a published article shows is not deleted (409).
+CREATE TABLE article_media (
+    article_id INTEGER NOT NULL REFERENCES articles (id) ON DELETE CASCADE,
+    media_id   INTEGER NOT NULL REFERENCES media (id) ON DELETE CASCADE,
+    PRIMARY KEY (article_id, media_id)
+);
+CREATE INDEX article_media_media_idx ON article_media (media_id, article_id);
