@@ -14,6 +14,7 @@
 //! | `search` | search results | any public article changes |
 //! | `topics`, `authors` | the topic or author lists and pages (they count articles) | articles enter or leave, topics or profiles change |
 //! | `sync` | a delta-sync page | any public change |
+//! | `media-{name}` | a file of that photo (`/media/{file}`) | the photo is deleted (purged downstream even when no public article showed it) |
 
 use std::collections::BTreeSet;
 
@@ -38,6 +39,11 @@ pub fn topic_of(key: &str) -> Option<i32> {
 
 pub fn author(id: i32) -> String {
     format!("author-{id}")
+}
+
+/// The files of the photo whose files are named `name`.
+pub fn media(name: &str) -> String {
+    format!("media-{name}")
 }
 
 pub const LIST: &str = "list";

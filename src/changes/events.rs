@@ -175,6 +175,9 @@ pub struct Pending {
     pub public: bool,
     /// What it invalidates in public caches (public events only).
     pub keys: crate::keys::Keys,
+    /// Whether CDNs purge its keys: every public event, and a photo's deletion (its files are
+    /// public to whoever has their URLs, and cached for a year).
+    pub purge: bool,
 }
 
 impl Pending {
@@ -189,6 +192,7 @@ impl Pending {
             changed: None,
             public,
             keys: crate::keys::Keys::default(),
+            purge: public,
         }
     }
 }
@@ -306,7 +310,7 @@ pub fn insert(
                 .as_ref()
                 .and_then(|c| serde_json::to_string(c).ok())),
             events::public.eq(event.public),
-            events::purge_keys.eq((event.public && !event.keys.is_empty()).then(|| {
+            events::purge_keys.eq((event.purge && !event.keys.is_empty()).then(|| {
                 event
                     .keys
                     .iter()

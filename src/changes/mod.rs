@@ -167,10 +167,16 @@ impl<'c> Tx<'c> {
         self.stamped.extend(articles);
     }
 
-    /// Records a change of a photo of the library. The articles whose cover it is show it
-    /// anew (their cards, delta sync); the event is public, with those articles' keys, when
-    /// one of them is public, and for staff only otherwise.
-    pub fn media(&mut self, kind: EventType, id: i32, changed: &[&str]) -> Result<(), ApiError> {
+    /// Records a change of photo `id` (files named `name`) of the library. The articles whose
+    /// cover it is show it anew (their cards, delta sync); the event is public, with those
+    /// articles' keys, when one of them is public, and for staff only otherwise. A deletion
+    /// also purges the photo's files from CDNs.
+    pub fn media(
+        &mut self,
+        kind: EventType,
+        (id, name): (i32, &str),
+        changed: &[&str],
+    ) -> Result<(), ApiError> {
         let now = db::now();
         let shown: Vec<i32> = articles::table
             .filter(articles::cover_media_id.eq(id))
@@ -192,6 +198,10 @@ impl<'c> Tx<'c> {
         event.media = Some(events::EventMedia { id });
         if kind == EventType::MediaUpdated {
             event.changed = Some(changed.iter().map(|f| (*f).to_owned()).collect());
+        }
+        if kind == EventType::MediaDeleted {
+            event.keys.add(keys::media(name));
+            event.purge = true;
         }
         self.pending.push(event);
         self.stamped.extend(shown);
@@ -236,7 +246,7 @@ impl<'c> Tx<'c> {
         }
         let purge: BTreeSet<String> = pending
             .iter()
-            .filter(|e| e.public)
+            .filter(|e| e.purge)
             .flat_map(|e| e.keys.iter().cloned())
             .collect();
         let count = i64::try_from(pending.len()).unwrap_or(i64::MAX);

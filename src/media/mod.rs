@@ -592,7 +592,7 @@ pub async fn upload_media(
             ))
             .returning(media::id)
             .get_result(tx.conn())?;
-        tx.media(EventType::MediaCreated, id, &[])?;
+        tx.media(EventType::MediaCreated, (id, &row_name), &[])?;
         let loaded = load(tx.conn(), id)?;
         Ok((loaded.0.clone(), item(tx.conn(), loaded)?))
     })
@@ -654,7 +654,7 @@ fn mark_ready(tx: &mut Tx, id: i32, focal: Focal) -> Result<bool, ApiError> {
     diesel::update(media::table.find(id))
         .set(media::ready.eq(true))
         .execute(tx.conn())?;
-    tx.media(EventType::MediaUpdated, id, &["renditions"])?;
+    tx.media(EventType::MediaUpdated, (id, &row.name), &["renditions"])?;
     Ok(true)
 }
 
@@ -897,7 +897,7 @@ pub async fn update_media(
                 media::updated_at.eq(tx.now()),
             ))
             .execute(tx.conn())?;
-        tx.media(EventType::MediaUpdated, id, &changed)?;
+        tx.media(EventType::MediaUpdated, (id, &row.name), &changed)?;
         let loaded = load(tx.conn(), id)?;
         Ok((loaded.0.clone(), item(tx.conn(), loaded)?, moved))
     })
@@ -967,7 +967,7 @@ pub async fn delete_media(
                 named.join(", ")
             )));
         }
-        tx.media(EventType::MediaDeleted, id, &[])?;
+        tx.media(EventType::MediaDeleted, (id, &row.name), &[])?;
         // Drafts and trashed articles lose the cover.
         diesel::update(articles::table.filter(articles::cover_media_id.eq(id)))
             .set((

@@ -84,6 +84,10 @@ fn headers<'a>(
     file: &str,
     etag: &str,
 ) -> &'a mut actix_web::HttpResponseBuilder {
+    // A CDN purges the files by this key when the photo is deleted.
+    let mut keys = crate::keys::Keys::default();
+    keys.add(crate::keys::media(files::item_name(file).unwrap_or(file)));
+    keys.tag(res);
     res.content_type(files::content_type(file))
         .insert_header((header::CACHE_CONTROL, IMMUTABLE))
         .insert_header((header::ETAG, etag.to_owned()))

@@ -720,9 +720,41 @@ async fn permissions_follow_roles_and_ownership(backend: Backend) {
         (edited["caption"].as_str(), edited["alt"].as_str()),
         (Some("By the desk"), None)
     );
-    // An editor deletes anyone's; the files go with it.
+    // An editor deletes anyone's; the files go with it, from CDNs too: they carry the
+    // photo's key, which the deletion purges although no public article showed the photo.
     let files = item["url"].clone();
+    let name = &local(&files)["/media/".len()..][..32];
+    let served = app.file(&files).await;
+    assert_eq!(
+        served.headers()["surrogate-key"].to_str().unwrap(),
+        format!("media-{name}")
+    );
     assert_eq!(app.delete(&path, Some(&editor.token)).await.status(), 204);
+    let purged: Vec<(String, bool, Option<String>)> = {
+        use diesel::prelude::*;
+        use newsroom::db::schema::events;
+        events::table
+            .filter(events::media_id.eq(item["id"].as_i64().unwrap() as i32))
+            .select((events::type_, events::public, events::purge_keys))
+            .load(&mut app.conn())
+            .unwrap()
+    };
+    let deleted = purged
+        .iter()
+        .find(|(kind, _, _)| kind == "media.deleted")
+        .unwrap();
+    assert_eq!(
+        (deleted.1, deleted.2.clone()),
+        (false, Some(format!("media-{name}"))),
+        "{purged:?}"
+    );
+    assert!(
+        purged
+            .iter()
+            .filter(|(kind, _, _)| kind != "media.deleted")
+            .all(|(_, public, keys)| !public && keys.is_none()),
+        "{purged:?}"
+    );
     assert_problem(app.get(&path, Some(&owner.token)).await, 404).await;
     assert_problem(app.file(&files).await, 404).await;
     assert_problem(app.delete(&path, Some(&editor.token)).await, 404).await;
