@@ -278,6 +278,19 @@ pub fn language_tag(raw: &str) -> Result<String, String> {
 }
 
 /// Trimmed text of bounded length, such as a person's or a topic's name.
+/// Optional text, checked as `bounded_text` under `field`: empty (or only whitespace) means
+/// none.
+pub fn optional_text(
+    errors: &mut Errors,
+    field: &str,
+    value: Option<String>,
+    max: usize,
+) -> Option<String> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .and_then(|v| errors.check(field, bounded_text(&v, max)))
+}
+
 pub fn bounded_text(raw: &str, max_chars: usize) -> Result<String, String> {
     check_length(raw, max_chars)?;
     let text = raw.trim();

@@ -2,6 +2,7 @@
 //! page costs what the first does and nothing is skipped or repeated between requests.
 
 use base64::Engine;
+use chrono::{DateTime, NaiveDateTime};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -18,6 +19,18 @@ pub fn decode_cursor<K: DeserializeOwned>(cursor: &str) -> Result<K, ApiError> {
         .decode(cursor)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API returned"))
+}
+
+/// A stored time as a cursor carries it: microseconds since the epoch.
+pub fn micros(at: NaiveDateTime) -> i64 {
+    at.and_utc().timestamp_micros()
+}
+
+/// The time a cursor carries, if it is one the API could have handed out (422 otherwise).
+pub fn from_micros(us: i64) -> Result<NaiveDateTime, ApiError> {
+    DateTime::from_timestamp_micros(us)
+        .and_then(|t| crate::domain::stored_time("cursor", t).ok())
         .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API returned"))
 }
 

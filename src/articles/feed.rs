@@ -230,7 +230,7 @@ impl Listing {
         self.cursor
             .as_ref()
             .and_then(|c| c.at.map(|at| (at, c.id)))
-            .map(|(at, id)| from_micros(at).map(|at| (at, id)))
+            .map(|(at, id)| pagination::from_micros(at).map(|at| (at, id)))
             .transpose()
     }
 
@@ -257,7 +257,7 @@ impl Listing {
             sort: self.sort,
             at: match self.sort {
                 Sort::Relevance => None,
-                _ => at.map(micros),
+                _ => at.map(pagination::micros),
             },
             rank,
             id,
@@ -316,10 +316,6 @@ fn resolve(
     Ok((topic, author))
 }
 
-fn micros(at: NaiveDateTime) -> i64 {
-    at.and_utc().timestamp_micros()
-}
-
 /// A time filter of the query: RFC 3339, within the years the API accepts (422 otherwise).
 fn time(raw: Option<String>, field: &str) -> Result<Option<NaiveDateTime>, ApiError> {
     raw.map(|raw| {
@@ -328,12 +324,6 @@ fn time(raw: Option<String>, field: &str) -> Result<Option<NaiveDateTime>, ApiEr
         stored_time(field, at.with_timezone(&Utc)).map_err(|e| ApiError::Validation(vec![e]))
     })
     .transpose()
-}
-
-fn from_micros(us: i64) -> Result<NaiveDateTime, ApiError> {
-    DateTime::from_timestamp_micros(us)
-        .and_then(|t| stored_time("cursor", t).ok())
-        .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor this API returned"))
 }
 
 /// Only articles in `language`.

@@ -20,7 +20,7 @@ use crate::changes::{self, events::ArticleState, Tx};
 use crate::db::schema::{article_authors, article_slugs, articles, media, topics, users};
 use crate::db::{self, DbConnection};
 use crate::domain::{
-    bounded_text, display_text, language_tag, stored_time, Errors, Key, Role, Slug,
+    display_text, language_tag, optional_text, stored_time, Errors, Key, Role, Slug,
 };
 use crate::error::{ApiError, FieldError};
 use crate::extract::{nullable, Json};
@@ -248,18 +248,6 @@ fn cover_image(errors: &mut Errors, c: CoverImageInput) -> Option<CoverImageInpu
         caption: optional_text(errors, "cover_image.caption", c.caption, MAX_SUMMARY_CHARS),
         credit: optional_text(errors, "cover_image.credit", c.credit, MAX_SHORT_TEXT_CHARS),
     })
-}
-
-/// Optional text: empty (or only whitespace) means none.
-fn optional_text(
-    errors: &mut Errors,
-    field: &str,
-    value: Option<String>,
-    max: usize,
-) -> Option<String> {
-    value
-        .filter(|v| !v.trim().is_empty())
-        .and_then(|v| errors.check(field, bounded_text(&v, max)))
 }
 
 fn url(errors: &mut Errors, field: &str, value: Option<String>) -> Option<String> {

@@ -178,22 +178,18 @@ impl<'c> Tx<'c> {
         changed: &[&str],
     ) -> Result<(), ApiError> {
         let now = db::now();
-        let shown: Vec<i32> = articles::table
+        let shown: Vec<crate::articles::ArticleRow> = articles::table
             .filter(articles::cover_media_id.eq(id))
-            .select(articles::id)
+            .select(crate::articles::ArticleRow::as_select())
             .load(self.conn)?;
-        let public: Vec<i32> = if shown.is_empty() {
-            Vec::new()
-        } else {
-            articles::table
-                .filter(articles::cover_media_id.eq(id))
-                .filter(crate::articles::public_at(now))
-                .select(articles::id)
-                .load(self.conn)?
-        };
+        let public: Vec<i32> = shown
+            .iter()
+            .filter(|a| a.is_public(now))
+            .map(|a| a.id)
+            .collect();
         let mut event = Pending::new(kind, now, !public.is_empty());
-        for article in &public {
-            event.keys.add(keys::article(*article));
+        for article in public {
+            event.keys.add(keys::article(article));
         }
         event.media = Some(events::EventMedia { id });
         if kind == EventType::MediaUpdated {
@@ -204,7 +200,7 @@ impl<'c> Tx<'c> {
             event.purge = true;
         }
         self.pending.push(event);
-        self.stamped.extend(shown);
+        self.stamped.extend(shown.iter().map(|a| a.id));
         Ok(())
     }
 

@@ -61,15 +61,13 @@ impl Output {
     }
 }
 
-/// The `Content-Type` of a stored file, by its extension.
+/// The `Content-Type` of a stored file, by its extension (renditions are formats too).
 pub fn content_type(file: &str) -> &'static str {
-    match file.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("jpg") => "image/jpeg",
-        Some("png") => "image/png",
-        Some("webp") => "image/webp",
-        Some("gif") => "image/gif",
-        _ => "application/octet-stream",
-    }
+    let extension = file.rsplit_once('.').map(|(_, ext)| ext);
+    super::process::Format::ALL
+        .into_iter()
+        .find(|f| Some(f.extension()) == extension)
+        .map_or("application/octet-stream", super::process::Format::mime)
 }
 
 /// A focal point in ten-thousandths of the width and height, as crops are cut and named.

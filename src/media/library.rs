@@ -4,6 +4,8 @@
 //! the cores so uploads never starve the readers.
 
 use std::sync::{Arc, Mutex};
+
+use actix_web::web::Bytes;
 use std::time::{Duration, Instant};
 
 use futures_util::TryStreamExt;
@@ -36,7 +38,7 @@ const REMEMBER_FOR: Duration = Duration::from_secs(10);
 
 struct Served {
     /// Each file with when it was read from the store.
-    files: LruCache<String, (Instant, Arc<[u8]>)>,
+    files: LruCache<String, (Instant, Bytes)>,
     bytes: usize,
 }
 
@@ -104,8 +106,8 @@ impl Library {
     }
 
     /// Stores a file, whole or not at all.
-    pub async fn put(&self, file: String, bytes: Arc<[u8]>) -> Result<(), ApiError> {
-        let payload = PutPayload::from_bytes(actix_web::web::Bytes::from_owner(bytes));
+    pub async fn put(&self, file: String, bytes: Bytes) -> Result<(), ApiError> {
+        let payload = PutPayload::from_bytes(bytes);
         self.store
             .put(&files::location(&file), payload)
             .await
@@ -126,7 +128,7 @@ impl Library {
     }
 
     /// A stored file, from memory if it was served lately.
-    pub async fn get(&self, file: &str) -> Result<Option<Arc<[u8]>>, ApiError> {
+    pub async fn get(&self, file: &str) -> Result<Option<Bytes>, ApiError> {
         if let Some(bytes) = self.remembered(file) {
             return Ok(Some(bytes));
         }
@@ -134,8 +136,8 @@ impl Library {
             Ok(found) => found.bytes().await,
             Err(e) => Err(e),
         };
-        let bytes: Arc<[u8]> = match read {
-            Ok(bytes) => bytes.to_vec().into(),
+        let bytes = match read {
+            Ok(bytes) => bytes,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(e) => return Err(ApiError::internal(format!("cannot read {file}: {e}"))),
         };
@@ -143,7 +145,7 @@ impl Library {
         Ok(Some(bytes))
     }
 
-    fn remembered(&self, file: &str) -> Option<Arc<[u8]>> {
+    fn remembered(&self, file: &str) -> Option<Bytes> {
         let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
         served
             .files
@@ -152,7 +154,7 @@ impl Library {
             .map(|(_, bytes)| bytes.clone())
     }
 
-    fn remember(&self, file: &str, bytes: Arc<[u8]>) {
+    fn remember(&self, file: &str, bytes: Bytes) {
         if bytes.len() > REMEMBER_MAX_FILE {
             return;
         }
@@ -235,7 +237,7 @@ impl Library {
                     .in_turn(move || source.render(&rendition))
                     .await?
                     .map_err(|e| ApiError::internal(format!("cannot make {file}: {e}")))?;
-                library.put(file, bytes.into()).await
+                library.put(file, Bytes::from(bytes)).await
             }));
         }
         for task in made {

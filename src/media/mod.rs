@@ -24,7 +24,7 @@ use crate::auth::Caller;
 use crate::changes::{self, events::EventType, Tx};
 use crate::db::schema::{article_media, articles, media, users};
 use crate::db::{self, DbConnection};
-use crate::domain::{bounded_text, Errors, Role};
+use crate::domain::{optional_text, Errors, Role};
 use crate::error::ApiError;
 use crate::openapi::rules::{field, FieldRule, Rule};
 use crate::pagination;
@@ -310,11 +310,6 @@ fn search_text(alt: &Option<String>, caption: &Option<String>, credit: &Option<S
         .to_lowercase()
 }
 
-fn text(errors: &mut Errors, field: &str, raw: Option<String>, max: usize) -> Option<String> {
-    raw.filter(|v| !v.trim().is_empty())
-        .and_then(|v| errors.check(field, bounded_text(&v, max)))
-}
-
 fn unit(errors: &mut Errors, field: &str, value: f64) -> Option<f64> {
     errors.check(
         field,
@@ -379,9 +374,8 @@ async fn read_form(req: &HttpRequest, payload: web::Payload, max: usize) -> Resu
             }
             bytes.extend_from_slice(&chunk);
         }
-        let value = || {
-            String::from_utf8(bytes.clone())
-                .map_err(|_| ApiError::invalid(&name, "must be UTF-8 text"))
+        let value = |bytes: Vec<u8>| {
+            String::from_utf8(bytes).map_err(|_| ApiError::invalid(&name, "must be UTF-8 text"))
         };
         let slot = match name.as_str() {
             "file" => {
@@ -397,7 +391,7 @@ async fn read_form(req: &HttpRequest, payload: web::Payload, max: usize) -> Resu
             "focal_y" => &mut form.focal_y,
             _ => return Err(ApiError::invalid(&name, "is not a field of an upload")),
         };
-        if slot.replace(value()?).is_some() {
+        if slot.replace(value(bytes)?).is_some() {
             return Err(ApiError::invalid(&name, "must be given once"));
         }
     }
@@ -427,14 +421,14 @@ fn metadata(form: &mut Form) -> Result<Metadata, ApiError> {
     let x = number("focal_x", form.focal_x.take());
     let y = number("focal_y", form.focal_y.take());
     let meta = Metadata {
-        alt: text(&mut errors, "alt", form.alt.take(), MAX_SHORT_TEXT_CHARS),
-        caption: text(
+        alt: optional_text(&mut errors, "alt", form.alt.take(), MAX_SHORT_TEXT_CHARS),
+        caption: optional_text(
             &mut errors,
             "caption",
             form.caption.take(),
             MAX_CAPTION_CHARS,
         ),
-        credit: text(
+        credit: optional_text(
             &mut errors,
             "credit",
             form.credit.take(),
@@ -741,9 +735,7 @@ pub async fn list_media(
             q = q.filter(media::search_text.like(word).escape('\\'));
         }
         if let Some((micros, id)) = after {
-            let at = chrono::DateTime::from_timestamp_micros(micros)
-                .ok_or_else(|| ApiError::invalid("cursor", "is not a cursor of this list"))?
-                .naive_utc();
+            let at = pagination::from_micros(micros)?;
             q = q.filter(
                 media::created_at
                     .lt(at)
@@ -754,10 +746,7 @@ pub async fn list_media(
         let next_cursor = more
             .then(|| {
                 rows.last().map(|(row, _)| {
-                    pagination::encode_cursor(&(
-                        row.created_at.and_utc().timestamp_micros(),
-                        row.id,
-                    ))
+                    pagination::encode_cursor(&(pagination::micros(row.created_at), row.id))
                 })
             })
             .flatten();
@@ -842,7 +831,7 @@ pub async fn update_media(
     let change = body.0;
     let mut errors = Errors::default();
     let mut field = |name: &str, value: Option<Option<String>>, max| {
-        value.map(|v| text(&mut errors, name, v, max))
+        value.map(|v| optional_text(&mut errors, name, v, max))
     };
     let alt = field("alt", change.alt, MAX_SHORT_TEXT_CHARS);
     let caption = field("caption", change.caption, MAX_CAPTION_CHARS);

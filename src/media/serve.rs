@@ -64,11 +64,9 @@ pub async fn serve_media(
     };
     let length = bytes.len() as u64;
     match range(&req, &etag, length)? {
-        None => {
-            Ok(headers(&mut HttpResponse::Ok(), &file, &etag).body(web::Bytes::from_owner(bytes)))
-        }
+        None => Ok(headers(&mut HttpResponse::Ok(), &file, &etag).body(bytes)),
         Some((start, end)) => {
-            let part = web::Bytes::from_owner(bytes).slice(start as usize..=end as usize);
+            let part = bytes.slice(start as usize..=end as usize);
             let mut res = HttpResponse::build(StatusCode::PARTIAL_CONTENT);
             headers(&mut res, &file, &etag).insert_header((
                 header::CONTENT_RANGE,
@@ -137,7 +135,7 @@ async fn made(
     library: &Arc<Library>,
     name: &str,
     file: &str,
-) -> Result<Option<Arc<[u8]>>, ApiError> {
+) -> Result<Option<web::Bytes>, ApiError> {
     let owned = name.to_owned();
     let Some(row) = db::run(&state.pool, move |conn| Ok(by_name(conn, &owned)?)).await? else {
         return Ok(None);
