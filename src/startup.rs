@@ -193,6 +193,8 @@ pub enum StartupError {
     Events(String),
     #[error("article cards and topic heads: {0}")]
     Cards(String),
+    #[error("search index: {0}")]
+    Search(String),
     #[error("NEWSROOM_MEDIA_STORE: {0}")]
     Media(String),
     #[error("outbound HTTP client: {0}")]
@@ -210,6 +212,14 @@ pub fn migrate(url: &crate::config::DatabaseUrl) -> Result<Vec<String>, StartupE
         Ok((built, crate::topics::heads::build_missing(tx.conn())?))
     })
     .map_err(|e| StartupError::Cards(e.to_string()))?;
+    // Under the writers' lock, so that servers starting together index each article once.
+    let indexed = crate::changes::write_on(&mut conn, None, |tx| {
+        articles::search::index_missing(tx.conn())
+    })
+    .map_err(|e| StartupError::Search(e.to_string()))?;
+    if indexed > 0 {
+        log::info!("indexed {indexed} articles for search");
+    }
     if built > 0 {
         log::info!("built the cards of {built} articles");
     }

@@ -177,22 +177,6 @@ fn load(
         .collect())
 }
 
-/// Plain text as HTML text.
-fn escape_html(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            c => escaped.push(c),
-        }
-    }
-    escaped
-}
-
 /// Media RSS, for the cover image's `media:content`.
 const MEDIA_RSS: &str = "http://search.yahoo.com/mrss/";
 
@@ -266,7 +250,7 @@ fn rss(meta: &Meta, items: &[FeedItem]) -> String {
                 title: Some(a.title.clone()),
                 link: Some(item.url(&meta.base)),
                 // RSS readers render a description as HTML: the summary is plain text.
-                description: a.summary.as_deref().map(escape_html),
+                description: a.summary.as_deref().map(crate::articles::html::escape),
                 categories: a
                     .topics
                     .iter()

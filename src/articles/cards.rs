@@ -43,6 +43,29 @@ impl Card {
         topics_of(&self.keys)
     }
 
+    /// Adds a field to the card's JSON object (first, before the stored ones).
+    pub fn add_field(&mut self, name: &str, value: &impl Serialize) -> Result<(), ApiError> {
+        let mut json = String::with_capacity(self.json.len() + 128);
+        json.push('{');
+        push_json(&mut json, &name)?;
+        json.push(':');
+        push_json(&mut json, value)?;
+        match self.json.strip_prefix('{') {
+            Some(rest) if rest.trim_start().starts_with('}') => json.push_str(rest),
+            Some(rest) => {
+                json.push(',');
+                json.push_str(rest);
+            }
+            None => {
+                return Err(ApiError::Internal(
+                    "a stored card is not a JSON object".into(),
+                ))
+            }
+        }
+        self.json = json;
+        Ok(())
+    }
+
     /// Adds the card's keys (the article, its topics and its bylines).
     pub fn add_keys(&self, keys: &mut Keys) {
         for key in self.keys.split(' ').filter(|k| !k.is_empty()) {

@@ -72,8 +72,12 @@ pub struct ListArticlesQuery {
     /// Only articles published before this instant.
     #[param(value_type = Option<DateTime<Utc>>)]
     pub published_before: Option<String>,
-    /// Full-text search over title, summary and body; sorts by relevance (over the 1,000 most
-    /// recently written matches) unless `sort` is given.
+    /// Full-text search over title, summary and body, in every article's own language
+    /// (English and Russian word forms are stemmed, case and diacritics folded): words (all
+    /// must match), `"quoted phrases"`, `OR` between two terms, `-word` to exclude; nothing
+    /// typed is an error. Sorts by relevance (a match in the title first, then the summary,
+    /// then the body; newer first among equals; over the 1,000 most recently written
+    /// matches) unless `sort` is given. Results then carry `highlight`.
     #[param(example = "border treaty")]
     pub q: Option<String>,
     #[param(inline)]
@@ -114,7 +118,7 @@ struct Listing {
     language: Option<String>,
     after: Option<NaiveDateTime>,
     before: Option<NaiveDateTime>,
-    q: Option<String>,
+    q: Option<search::Query>,
     sort: Sort,
     limit: i64,
     cursor: Option<Cursor>,
@@ -173,8 +177,8 @@ impl Listing {
         }
         let q = query
             .q
-            .map(|q| q.trim().to_owned())
-            .filter(|q| !q.is_empty());
+            .filter(|q| !q.trim().is_empty())
+            .map(|q| search::Query::parse(&q));
         let by_time = !matches!(visibility, Visibility::Stored(_) | Visibility::Trashed);
         let sort = match (query.sort, &q) {
             (Some(Sort::Relevance), None) => {
@@ -818,17 +822,25 @@ pub async fn list_articles(
             _ => None,
         };
         let ids: Vec<i32> = places.iter().map(|((id, _, _), _)| *id).collect();
+        let mut highlights = match &listing.q {
+            Some(q) => search::highlights(conn, q, &ids)?,
+            None => HashMap::new(),
+        };
         if listing.visibility == Visibility::Public && listing.own.is_none() {
-            let cards = cards::public(conn, &ids)?;
-            for card in &cards {
+            let mut cards = cards::public(conn, &ids)?;
+            for card in &mut cards {
                 card.add_keys(&mut keys);
+                if let Some(highlight) = highlights.remove(&card.id) {
+                    card.add_field("highlight", &highlight)?;
+                }
             }
             return Ok((card_page(&cards, next_cursor)?, keys));
         }
         let rows = ArticleRow::in_order(conn, &ids)?;
-        let data = summaries(conn, rows)?;
-        for item in &data {
+        let mut data = summaries(conn, rows)?;
+        for item in &mut data {
             item.add_keys(&mut keys);
+            item.highlight = highlights.remove(&item.id);
         }
         let mut out = String::new();
         cards::push_json(&mut out, &ArticlePage { data, next_cursor })?;

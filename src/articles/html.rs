@@ -163,32 +163,80 @@ fn srcset_candidates(srcset: &str) -> Vec<(&str, &str)> {
     }
 }
 
-/// The text of sanitised HTML: tags and entities become spaces.
-pub fn plain_text(html: &str) -> String {
-    let mut text = String::with_capacity(html.len());
-    let mut in_tag = false;
-    let mut in_entity = false;
-    for c in html.chars() {
+/// Plain text as HTML text.
+pub fn escape(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    escape_into(&mut escaped, text);
+    escaped
+}
+
+/// Appends plain text as HTML text.
+pub fn escape_into(out: &mut String, text: &str) {
+    for c in text.chars() {
         match c {
-            '<' => in_tag = true,
-            '>' if in_tag => {
-                in_tag = false;
-                text.push(' ');
-            }
-            '&' if !in_tag => in_entity = true,
-            ';' if in_entity => {
-                in_entity = false;
-                text.push(' ');
-            }
-            c if in_entity && !c.is_ascii_alphanumeric() && c != '#' => {
-                in_entity = false;
-                text.push(c);
-            }
-            _ if in_tag || in_entity => {}
-            c => text.push(c),
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
         }
     }
+}
+
+/// The text of sanitised HTML: tags become spaces, the entities a sanitiser writes
+/// (`&amp;`, `&lt;`, `&gt;`, `&quot;`, `&#39;`, `&nbsp;` and numeric ones) their characters,
+/// and any other entity a space.
+pub fn plain_text(html: &str) -> String {
+    let mut text = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find(['<', '&']) {
+        text.push_str(&rest[..at]);
+        rest = &rest[at..];
+        if rest.starts_with('<') {
+            rest = rest.find('>').map_or("", |end| &rest[end + 1..]);
+            text.push(' ');
+            continue;
+        }
+        let name_len = rest[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .unwrap_or(rest.len() - 1);
+        let name = &rest[1..1 + name_len];
+        let closed = rest[1 + name_len..].starts_with(';');
+        let decoded = closed.then(|| entity(name)).flatten();
+        match decoded {
+            Some(c) => text.push(c),
+            None if closed => text.push(' '),
+            None => text.push('&'),
+        }
+        rest = if closed {
+            &rest[2 + name_len..]
+        } else {
+            &rest[1..]
+        };
+    }
+    text.push_str(rest);
     text
+}
+
+/// The character of an entity's name (what is between `&` and `;`).
+fn entity(name: &str) -> Option<char> {
+    match name {
+        "amp" => Some('&'),
+        "lt" => Some('<'),
+        "gt" => Some('>'),
+        "quot" => Some('"'),
+        "apos" => Some('\''),
+        "nbsp" => Some('\u{a0}'),
+        _ => {
+            let number = name.strip_prefix('#')?;
+            let code = match number.strip_prefix(['x', 'X']) {
+                Some(hex) => u32::from_str_radix(hex, 16).ok()?,
+                None => number.parse().ok()?,
+            };
+            char::from_u32(code)
+        }
+    }
 }
 
 #[cfg(test)]
@@ -274,7 +322,11 @@ mod tests {
             plain_text("<p>Tom&amp;Jerry&nbsp;run</p><p>fast</p>")
                 .split_whitespace()
                 .collect::<Vec<_>>(),
-            ["Tom", "Jerry", "run", "fast"]
+            ["Tom&Jerry", "run", "fast"]
+        );
+        assert_eq!(
+            plain_text("a&#39;b &#x41; &lt;i&gt; &unknown; & x &amp <b>y"),
+            "a'b A <i>   & x &amp  y"
         );
     }
 }

@@ -340,6 +340,9 @@ pub struct ArticleSummary {
     pub version: i32,
     /// When the article was moved to the trash; null unless it is there.
     pub trashed_at: Option<DateTime<Utc>>,
+    /// Only in search results (`q`): the title and a snippet with the matches marked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub highlight: Option<search::Highlight>,
 }
 
 /// A whole article.
@@ -431,6 +434,7 @@ pub fn summaries(
                 reading_time_minutes: row.reading_time_minutes,
                 version: row.version,
                 trashed_at: row.deleted_at.map(db::utc),
+                highlight: None,
             }
         })
         .collect())

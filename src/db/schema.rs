@@ -55,6 +55,13 @@ diesel::table! {
 }
 
 diesel::table! {
+    article_texts (article_id) {
+        article_id -> Int4,
+        body_text -> Text,
+    }
+}
+
+diesel::table! {
     article_tombstones (article_id) {
         article_id -> Int4,
         sync_seq -> Int8,
@@ -286,6 +293,7 @@ diesel::joinable!(article_media -> media (media_id));
 diesel::joinable!(article_revisions -> articles (article_id));
 diesel::joinable!(article_revisions -> users (changed_by));
 diesel::joinable!(article_slugs -> articles (article_id));
+diesel::joinable!(article_texts -> articles (article_id));
 diesel::joinable!(article_topics -> articles (article_id));
 diesel::joinable!(article_topics -> topics (topic_id));
 diesel::joinable!(articles -> topics (primary_topic_id));
@@ -302,6 +310,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_media,
     article_revisions,
     article_slugs,
+    article_texts,
     article_tombstones,
     article_topics,
     articles,

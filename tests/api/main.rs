@@ -48,6 +48,7 @@ mod openapi;
 mod permissions;
 mod plans;
 mod races;
+mod relevance;
 mod safety;
 mod sync;
 mod topics;
