@@ -7,6 +7,7 @@
 //! | key | a response has it when it shows | an event purges it when |
 //! |---|---|---|
 //! | `article-{id}` | that article, whole or as a card | the article changes in any way the public sees |
+//! | `translations-{group}` | an article of that translation group (it lists the others) | an article of the group changes, joins or leaves it |
 //! | `topic-{id}` | that topic (its page, or its name on a card) | the topic changes |
 //! | `author-{id}` | that byline (its page, or its name on a card) | the profile changes |
 //! | `list`, `list-topic-{id}`, `list-author-{id}`, `list-language-{code}` | a page of that list (`list`: unfiltered) | an article enters or leaves it, or moves in it |
@@ -26,6 +27,11 @@ pub const CACHE_TAG: HeaderName = HeaderName::from_static("cache-tag");
 
 pub fn article(id: i32) -> String {
     format!("article-{id}")
+}
+
+/// The read of every article in translation group `id` (they list each other).
+pub fn translations(id: i32) -> String {
+    format!("translations-{id}")
 }
 
 pub fn topic(id: i32) -> String {

@@ -248,6 +248,7 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
                 seo: None,
                 status: Some(Status::Published),
                 published_at: Some(db::utc(published_at)),
+                translation_of: None,
             };
             made.push(write::create(tx, &as_editor, request, &html)?);
         }

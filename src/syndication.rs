@@ -1,6 +1,8 @@
 //! Syndication feeds: RSS 2.0, Atom and JSON Feed 1.1 of the 50 latest public articles, for
 //! the whole site and per topic (descendants included). Links point at the site
-//! (`NEWSROOM_PUBLIC_URL`); `?content=full` carries each article's HTML.
+//! (`NEWSROOM_PUBLIC_URL`); `?content=full` carries each article's HTML. An item's public
+//! translations are its alternates: Atom `link rel="alternate" hreflang`, JSON Feed
+//! `_translations`.
 
 use std::collections::HashMap;
 
@@ -10,6 +12,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::articles::translations::{self, Translation};
 use crate::articles::{feed, ArticleSummary};
 use crate::db::schema::articles;
 use crate::db::{self, DbConnection};
@@ -118,6 +121,22 @@ pub struct JsonFeedItem {
     /// The cover image.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+    /// The same story in other languages (public ones), when there are any.
+    #[serde(
+        rename = "_translations",
+        default,
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub translations: Vec<JsonFeedTranslation>,
+}
+
+/// A translation of a JSON Feed item (an extension: JSON Feed has none of its own).
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct JsonFeedTranslation {
+    pub language: String,
+    pub id: String,
+    pub url: String,
+    pub title: String,
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -138,27 +157,40 @@ struct Meta {
 struct FeedItem {
     article: ArticleSummary,
     body: Option<String>,
+    translations: Vec<Translation>,
+}
+
+/// Where the site shows an article.
+fn article_url(base: &str, slug: &str) -> String {
+    format!("{base}/articles/{slug}")
+}
+
+/// A permanent id: by number, as the slug may change.
+fn article_id(base: &str, id: i32) -> String {
+    format!("{base}/articles/{id}")
 }
 
 impl FeedItem {
     fn url(&self, base: &str) -> String {
-        format!("{base}/articles/{}", self.article.slug)
+        article_url(base, &self.article.slug)
     }
 
-    /// A permanent id: by number, as the slug may change.
     fn id(&self, base: &str) -> String {
-        format!("{base}/articles/{}", self.article.id)
+        article_id(base, self.article.id)
     }
 }
 
+/// The feed's items with their bodies (when `full`) and public translations, in three more
+/// statements at most (bodies, groups, their members); `keys` gain those of the translations shown.
 fn load(
     conn: &mut DbConnection,
     topic: Option<Key>,
     full: bool,
+    keys: &mut Keys,
 ) -> Result<Vec<FeedItem>, ApiError> {
     let latest = feed::latest(conn, topic, FEED_SIZE)?;
+    let ids: Vec<i32> = latest.iter().map(|a| a.id).collect();
     let mut bodies: HashMap<i32, String> = if full {
-        let ids: Vec<i32> = latest.iter().map(|a| a.id).collect();
         articles::table
             .filter(articles::id.eq_any(&ids))
             .select((articles::id, articles::body))
@@ -168,11 +200,24 @@ fn load(
     } else {
         HashMap::new()
     };
+    let grouped: HashMap<i32, i32> = articles::table
+        .filter(articles::id.eq_any(&ids))
+        .filter(articles::translation_group.is_not_null())
+        .select((articles::id, articles::translation_group.assume_not_null()))
+        .load::<(i32, i32)>(conn)?
+        .into_iter()
+        .collect();
+    let groups: Vec<i32> = grouped.values().copied().collect();
+    let members = translations::of_groups(conn, &groups, false)?;
     Ok(latest
         .into_iter()
-        .map(|article| FeedItem {
-            body: bodies.remove(&article.id),
-            article,
+        .map(|article| {
+            let group = grouped.get(&article.id).copied();
+            FeedItem {
+                translations: translations::others(&members, group, article.id, Some(keys)),
+                body: bodies.remove(&article.id),
+                article,
+            }
         })
         .collect())
 }
@@ -323,6 +368,11 @@ fn atom(meta: &Meta, items: &[FeedItem]) -> String {
                     .collect(),
                 links: [link(item.url(&meta.base), "alternate")]
                     .into_iter()
+                    .chain(item.translations.iter().map(|t| Link {
+                        hreflang: Some(t.language.clone()),
+                        title: Some(t.title.clone()),
+                        ..link(article_url(&meta.base, &t.slug), "alternate")
+                    }))
                     .chain(a.cover_image.as_ref().map(|c| {
                         let image = c.feed_image();
                         Link {
@@ -391,6 +441,16 @@ fn json(meta: &Meta, items: Vec<FeedItem>) -> Result<String, ApiError> {
                     })
                     .collect(),
                 tags: a.topics.into_iter().map(|t| t.name).collect(),
+                translations: item
+                    .translations
+                    .into_iter()
+                    .map(|t| JsonFeedTranslation {
+                        id: article_id(&meta.base, t.id),
+                        url: article_url(&meta.base, &t.slug),
+                        language: t.language,
+                        title: t.title,
+                    })
+                    .collect(),
                 language: a.language,
                 title: a.title,
             }
@@ -443,7 +503,8 @@ async fn render(
             self_url: format!("{base}{path}"),
             base: base.clone(),
         };
-        Ok((meta, load(conn, topic, full)?, keys))
+        let items = load(conn, topic, full, &mut keys)?;
+        Ok((meta, items, keys))
     })
     .await?;
     for item in &items {

@@ -6,6 +6,7 @@ pub mod feed;
 pub mod html;
 pub mod safety;
 pub mod search;
+pub mod translations;
 pub mod write;
 
 use std::collections::{HashMap, HashSet};
@@ -123,6 +124,8 @@ pub struct ArticleRow {
     pub was_public: bool,
     /// Scheduled, its `article.published` still to be recorded.
     pub pending_live: bool,
+    /// The translation group it belongs to, if any.
+    pub translation_group: Option<i32>,
 }
 
 impl ArticleRow {
@@ -355,6 +358,9 @@ pub struct Article {
         example = "<p><strong>DUSHANBE</strong> — The presidents of both countries signed the agreement…</p>"
     )]
     pub body: String,
+    /// The same story in other languages (the other members of its translation group): the
+    /// public ones for the public, all with their `status` for staff.
+    pub translations: Vec<translations::Translation>,
     /// With `include=related`: the first related items, as `GET /articles/{key}/related` lists them.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub related: Option<Vec<crate::links::RelatedItem>>,
@@ -474,12 +480,14 @@ pub fn load(conn: &mut DbConnection, row: ArticleRow) -> Result<Article, ApiErro
         .find(row.id)
         .select(articles::body)
         .first(conn)?;
+    let translations = translations::of_article(conn, row.id, row.translation_group, true, None)?;
     let summary = summaries(conn, vec![row])?
         .pop()
         .ok_or_else(|| ApiError::internal("an article lost its summary"))?;
     Ok(Article {
         summary,
         body,
+        translations,
         related: None,
     })
 }
@@ -698,6 +706,7 @@ fn public_page(
         .select((
             articles::id,
             articles::updated_at,
+            articles::translation_group,
             articles::body,
             article_cards::card,
             article_cards::keys,
@@ -707,8 +716,8 @@ fn public_page(
         Key::Id(id) => query.filter(articles::id.eq(*id)),
         Key::Slug(slug) => query.filter(articles::slug.eq(slug.clone())),
     };
-    let Some((id, updated_at, body, card, card_keys)) = query
-        .first::<(i32, NaiveDateTime, String, String, String)>(conn)
+    let Some((id, updated_at, group, body, card, card_keys)) = query
+        .first::<(i32, NaiveDateTime, Option<i32>, String, String, String)>(conn)
         .optional()?
     else {
         return Ok(None);
@@ -722,6 +731,9 @@ fn public_page(
     out.push_str(head.strip_suffix('}').unwrap_or(head));
     out.push_str(",\"body\":");
     cards::push_json(&mut out, &body)?;
+    out.push_str(",\"translations\":");
+    let translations = translations::of_article(conn, id, group, false, Some(&mut keys))?;
+    cards::push_json(&mut out, &translations)?;
     if with_related {
         let topics = card.topics();
         let related =

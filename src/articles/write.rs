@@ -118,6 +118,10 @@ pub struct CreateArticle {
     pub status: Option<Status>,
     /// Required in the future for `scheduled`; `published` without it means now.
     pub published_at: Option<DateTime<Utc>>,
+    /// Joins the translation group of this article (the same story in another language):
+    /// editors and admins, or an author of both. At most one article per language in a group
+    /// (409 naming the one there); an unknown or hidden article -> 422.
+    pub translation_of: Option<i32>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -150,6 +154,10 @@ pub struct UpdateArticle {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub published_at: Option<Option<DateTime<Utc>>>,
+    /// Joins that article's translation group (rules as on create); null leaves the group.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i32>)]
+    pub translation_of: Option<Option<i32>>,
     /// The version this change was made against: a stale one -> 409, nothing changes.
     /// (`If-Match` with the article's `ETag` does the same with 412.)
     pub version: Option<i32>,
@@ -176,6 +184,10 @@ impl Draft {
             ("source", self.source != after.source),
             ("seo", self.seo != after.seo),
             ("published_at", self.published_at != after.published_at),
+            (
+                "translation_of",
+                self.translation_group != after.translation_group,
+            ),
         ]
         .into_iter()
         .filter_map(|(field, changed)| changed.then_some(field))
@@ -200,6 +212,7 @@ impl From<CreateArticle> for UpdateArticle {
             seo: Some(c.seo.unwrap_or_default()),
             status: Some(c.status.unwrap_or(Status::Draft)),
             published_at: Some(c.published_at),
+            translation_of: c.translation_of.map(Some),
             version: None,
         }
     }
@@ -222,6 +235,7 @@ pub struct Draft {
     pub seo: Seo,
     pub status: Status,
     pub published_at: Option<NaiveDateTime>,
+    pub translation_group: Option<i32>,
 }
 
 /// A cover as written, checked: a photo of the library or a URL, never both.
@@ -517,6 +531,12 @@ fn save(
     let current_authors = existing.map_or(&[][..], |(_, before)| &before.author_ids[..]);
     check_references(conn, &draft, current_authors)?;
     let existing = existing.map(|(row, _)| row);
+    super::translations::check_free(
+        conn,
+        draft.translation_group,
+        &draft.language,
+        existing.map(|r| r.id),
+    )?;
     let slug = choose_slug(conn, &draft, existing.map(|r| r.id))?;
     let text = super::html::plain_text(&draft.body);
     let words = i32::try_from(text.split_whitespace().count()).unwrap_or(i32::MAX);
@@ -556,6 +576,7 @@ fn save(
         articles::word_count.eq(words),
         articles::reading_time_minutes.eq(reading),
         articles::updated_at.eq(now),
+        articles::translation_group.eq(draft.translation_group),
     );
     let id = match existing {
         Some(row) => {
@@ -626,13 +647,17 @@ pub fn create(
     if req.published_at.is_some() {
         check_sets_time(caller)?;
     }
-    let mut draft = apply(Draft::default(), req.into(), html)?;
+    let mut request: UpdateArticle = req.into();
+    let translation_of = request.translation_of.take();
+    let mut draft = apply(Draft::default(), request, html)?;
     draft.body = crate::media::body::responsive_images(tx.conn(), &draft.body)?;
     check_workflow(caller, draft.status)?;
     if draft.author_ids.is_empty() {
         draft.author_ids = vec![caller.id()];
     }
     check_own_byline(caller, &draft)?;
+    draft.translation_group =
+        super::translations::group_after(tx, caller, None, translation_of, None)?;
     let row = db::retry_on_conflict(tx.conn(), |conn| {
         let id = save(conn, draft.clone(), None)?;
         ArticleRow::find(conn, &Key::Id(id))?
@@ -751,6 +776,7 @@ fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError>
             }
         }),
         source: row.source.clone(),
+        translation_group: row.translation_group,
         seo: Seo {
             title: row.seo_title.clone(),
             description: row.seo_description.clone(),
@@ -827,6 +853,8 @@ pub fn change(
         check_workflow(caller, status)?;
     }
     let before = current(tx.conn(), &row)?;
+    let mut request = request;
+    let translation_of = request.translation_of.take();
     let mut draft = apply(before.clone(), request, html)?;
     draft.body = crate::media::body::responsive_images(tx.conn(), &draft.body)?;
     if draft.published_at != before.published_at {
@@ -834,6 +862,13 @@ pub fn change(
     }
     check_bylines_kept(caller, &before, &draft)?;
     check_own_byline(caller, &draft)?;
+    draft.translation_group = super::translations::group_after(
+        tx,
+        caller,
+        Some(row.id),
+        translation_of,
+        before.translation_group,
+    )?;
     let mut changed = before.changed(&draft);
     if draft.status != before.status {
         // Publishing sets the time of publication: part of the status change, not an edit.

@@ -390,7 +390,7 @@ pub fn article_keys(
     conn: &mut db::DbConnection,
     event: &Pending,
 ) -> QueryResult<crate::keys::Keys> {
-    use crate::db::schema::{article_authors, article_topics};
+    use crate::db::schema::{article_authors, article_topics, articles};
     use crate::keys::{self, Keys};
     let Some(article) = &event.article else {
         return Ok(Keys::default());
@@ -401,6 +401,14 @@ pub fn article_keys(
         return Ok(out);
     }
     out.add(keys::SEARCH).add(keys::SYNC);
+    let group: Option<Option<i32>> = articles::table
+        .find(article.id)
+        .select(articles::translation_group)
+        .first(conn)
+        .optional()?;
+    if let Some(group) = group.flatten() {
+        out.add(keys::translations(group));
+    }
     let lists = match event.kind {
         EventType::ArticlePublished | EventType::ArticleUnpublished => true,
         EventType::ArticleUpdated => event

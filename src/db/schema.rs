@@ -109,6 +109,7 @@ diesel::table! {
         pending_live -> Bool,
         was_public -> Bool,
         cover_media_id -> Nullable<Int4>,
+        translation_group -> Nullable<Int4>,
     }
 }
 
@@ -224,6 +225,12 @@ diesel::table! {
 }
 
 diesel::table! {
+    translation_groups (id) {
+        id -> Int4,
+    }
+}
+
+diesel::table! {
     users (id) {
         id -> Int4,
         email -> Text,
@@ -297,6 +304,7 @@ diesel::joinable!(article_texts -> articles (article_id));
 diesel::joinable!(article_topics -> articles (article_id));
 diesel::joinable!(article_topics -> topics (topic_id));
 diesel::joinable!(articles -> topics (primary_topic_id));
+diesel::joinable!(articles -> translation_groups (translation_group));
 diesel::joinable!(articles -> users (created_by));
 diesel::joinable!(media -> users (uploaded_by));
 diesel::joinable!(refresh_tokens -> users (user_id));
@@ -322,6 +330,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     site_state,
     topic_heads,
     topics,
+    translation_groups,
     users,
     webhook_attempts,
     webhook_messages,

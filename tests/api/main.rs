@@ -52,5 +52,6 @@ mod relevance;
 mod safety;
 mod sync;
 mod topics;
+mod translations;
 mod users;
 mod webhooks;

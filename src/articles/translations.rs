@@ -1,0 +1,205 @@
+//! Translations: articles in one translation group tell the same story in other languages, at
+//! most one per language (a unique index, and a 409 naming the holder). An article joins a
+//! group with `translation_of: <article id>` (editors, or an author of both) and leaves it
+//! with `translation_of: null`; each member stays an article of its own, so trashing or
+//! unpublishing one never touches the others. Reads list the other members: the public the
+//! public ones, staff all of them with their status.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{author_ids, can_see, public_at, ArticleRow, Status};
+use crate::auth::Caller;
+use crate::changes::{events::ArticleState, Tx};
+use crate::db::schema::{articles, translation_groups};
+use crate::db::{self, DbConnection};
+use crate::domain::{Key, Role};
+use crate::error::ApiError;
+use crate::keys::{self, Keys};
+
+/// Another language's version of an article.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Translation {
+    /// BCP 47 language tag.
+    #[schema(example = "ru")]
+    pub language: String,
+    pub id: i32,
+    pub slug: String,
+    pub title: String,
+    /// Staff reads only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<Status>,
+}
+
+type MemberRow = (
+    i32,
+    i32,
+    String,
+    String,
+    String,
+    String,
+    Option<NaiveDateTime>,
+);
+
+/// The members of `groups` by group, each in language order: only the public ones for the
+/// public (`staff` false), else all with their status. One statement.
+pub fn of_groups(
+    conn: &mut DbConnection,
+    groups: &[i32],
+    staff: bool,
+) -> Result<HashMap<i32, Vec<Translation>>, ApiError> {
+    let mut out: HashMap<i32, Vec<Translation>> = HashMap::new();
+    if groups.is_empty() {
+        return Ok(out);
+    }
+    let now = db::now();
+    let mut query = articles::table
+        .filter(articles::translation_group.eq_any(groups))
+        .select((
+            articles::translation_group.assume_not_null(),
+            articles::id,
+            articles::language,
+            articles::slug,
+            articles::title,
+            articles::status,
+            articles::published_at,
+        ))
+        .order((articles::translation_group, articles::language))
+        .into_boxed();
+    if !staff {
+        query = query.filter(public_at(now));
+    }
+    for (group, id, language, slug, title, status, published_at) in query.load::<MemberRow>(conn)? {
+        out.entry(group).or_default().push(Translation {
+            language,
+            id,
+            slug,
+            title,
+            status: staff.then(|| Status::current(&status, published_at, now)),
+        });
+    }
+    Ok(out)
+}
+
+/// The other members of article `id`'s group (`group`), with the keys of a public read that
+/// shows them: the group's (any member's change purges it) and each member's.
+pub fn others(
+    members: &HashMap<i32, Vec<Translation>>,
+    group: Option<i32>,
+    id: i32,
+    keys: Option<&mut Keys>,
+) -> Vec<Translation> {
+    let Some(group) = group else {
+        return Vec::new();
+    };
+    let shown: Vec<Translation> = members
+        .get(&group)
+        .into_iter()
+        .flatten()
+        .filter(|t| t.id != id)
+        .cloned()
+        .collect();
+    if let Some(keys) = keys {
+        keys.add(keys::translations(group));
+        for t in &shown {
+            keys.add(keys::article(t.id));
+        }
+    }
+    shown
+}
+
+/// The translations of one article as `staff` or the public read them.
+pub fn of_article(
+    conn: &mut DbConnection,
+    id: i32,
+    group: Option<i32>,
+    staff: bool,
+    keys: Option<&mut Keys>,
+) -> Result<Vec<Translation>, ApiError> {
+    let members = of_groups(conn, group.as_slice(), staff)?;
+    Ok(others(&members, group, id, keys))
+}
+
+/// The group an article written by `caller` belongs to after `translation_of` (absent: the
+/// group it has, `current`): null leaves it; an article id joins that article's group,
+/// founding one when it has none (a change of that article too, recorded).
+pub fn group_after(
+    tx: &mut Tx,
+    caller: &Caller,
+    article: Option<i32>,
+    translation_of: Option<Option<i32>>,
+    current: Option<i32>,
+) -> Result<Option<i32>, ApiError> {
+    let target_id = match translation_of {
+        None => return Ok(current),
+        Some(None) => return Ok(None),
+        Some(Some(id)) => id,
+    };
+    if Some(target_id) == article {
+        return Err(ApiError::invalid(
+            "translation_of",
+            "an article is not a translation of itself",
+        ));
+    }
+    let Some(target) = ArticleRow::find(tx.conn(), &Key::Id(target_id))? else {
+        return Err(ApiError::invalid("translation_of", "no such article"));
+    };
+    if !can_see(tx.conn(), &target, Some(caller))? {
+        return Err(ApiError::invalid("translation_of", "no such article"));
+    }
+    if target.deleted_at.is_some() {
+        return Err(ApiError::invalid(
+            "translation_of",
+            "the article is in the trash",
+        ));
+    }
+    if caller.role < Role::Editor && !author_ids(tx.conn(), target.id)?.contains(&caller.id()) {
+        return Err(ApiError::Forbidden(
+            "translation_of: only editors and admins, or an author of both articles, link translations"
+                .into(),
+        ));
+    }
+    if let Some(group) = target.translation_group {
+        return Ok(Some(group));
+    }
+    let group: i32 = diesel::insert_into(translation_groups::table)
+        .default_values()
+        .returning(translation_groups::id)
+        .get_result(tx.conn())?;
+    diesel::update(articles::table.find(target.id))
+        .set(articles::translation_group.eq(group))
+        .execute(tx.conn())?;
+    let now = tx.now();
+    let state = ArticleState::of(&target, now);
+    tx.article(Some(&state), Some(&state), &["translation_of"]);
+    Ok(Some(group))
+}
+
+/// 409 when another article of `group` is in `language` (naming it).
+pub fn check_free(
+    conn: &mut DbConnection,
+    group: Option<i32>,
+    language: &str,
+    article: Option<i32>,
+) -> Result<(), ApiError> {
+    let Some(group) = group else {
+        return Ok(());
+    };
+    let holder: Option<(i32, String)> = articles::table
+        .filter(articles::translation_group.eq(group))
+        .filter(articles::language.eq(language))
+        .filter(articles::id.ne(article.unwrap_or(0)))
+        .select((articles::id, articles::slug))
+        .first(conn)
+        .optional()?;
+    match holder {
+        Some((id, slug)) => Err(ApiError::Conflict(format!(
+            "the translation group has an article in `{language}` already: {id} ({slug})"
+        ))),
+        None => Ok(()),
+    }
+}
