@@ -1,3 +1,4 @@
+DROP TABLE article_search_visible;
 DROP TABLE article_texts;
 DROP TABLE article_search;
 CREATE VIRTUAL TABLE article_search USING fts5(

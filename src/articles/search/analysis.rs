@@ -85,14 +85,54 @@ pub fn words(text: &str) -> impl Iterator<Item = (usize, &str)> {
 /// A word in lower case without diacritics.
 pub fn fold(word: &str) -> String {
     let mut out = String::with_capacity(word.len());
-    for c in word.chars().flat_map(char::to_lowercase) {
-        if c == 'й' {
-            out.push(c);
-        } else {
+    for c in word.chars() {
+        // Latin and the Russian alphabet but `ё` have no diacritics to drop.
+        if c.is_ascii() {
+            out.push(c.to_ascii_lowercase());
+            continue;
+        }
+        if ('\u{0410}'..='\u{044f}').contains(&c) {
+            out.extend(c.to_lowercase());
+            continue;
+        }
+        for c in c.to_lowercase() {
+            if c == 'й' {
+                out.push(c);
+                continue;
+            }
             out.extend(std::iter::once(c).nfd().filter(|d| !is_combining_mark(*d)));
         }
     }
     out
+}
+
+/// Whether a word of a text in `stemming` is indexed as one of `terms`. Stems keep the start
+/// of their word, so a word whose first two letters begin no term is not stemmed at all.
+pub struct Matcher<'a> {
+    terms: &'a std::collections::HashSet<&'a str>,
+    heads: std::collections::HashSet<String>,
+    stemming: Stemming,
+}
+
+fn head(word: &str) -> String {
+    word.chars().take(2).collect()
+}
+
+impl<'a> Matcher<'a> {
+    pub fn new(terms: &'a std::collections::HashSet<&'a str>, stemming: Stemming) -> Self {
+        let heads = terms.iter().map(|t| head(t)).collect();
+        Self {
+            terms,
+            heads,
+            stemming,
+        }
+    }
+
+    pub fn matches(&self, word: &str) -> bool {
+        let folded = fold(word);
+        self.heads.contains(&head(&folded))
+            && self.terms.contains(self.stemming.stem(folded).as_str())
+    }
 }
 
 /// The term a word of a text in this stemming is indexed as.

@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::analysis::{self, Stemming};
+use super::analysis::{self, Matcher, Stemming};
 use crate::articles::html;
 
 /// How many words a snippet shows.
@@ -35,25 +35,17 @@ pub struct Text<'a> {
     pub body: &'a str,
 }
 
-/// The words of `text` with whether each matches.
-fn marked<'a>(
-    text: &'a str,
-    terms: &HashSet<&str>,
-    stemming: Stemming,
-) -> Vec<(usize, &'a str, bool)> {
-    analysis::words(text)
-        .map(|(at, word)| {
-            let term = analysis::term(word, stemming);
-            (at, word, terms.contains(term.as_str()))
-        })
-        .collect()
-}
-
-/// `text[from..to]` as HTML with its matching `words` marked.
-fn render(out: &mut String, text: &str, words: &[(usize, &str, bool)], from: usize, to: usize) {
+/// `text[from..to]` as HTML with the matching ones of its `words` marked.
+fn render(
+    out: &mut String,
+    text: &str,
+    words: &[(usize, &str)],
+    matcher: &Matcher<'_>,
+    (from, to): (usize, usize),
+) {
     let mut at = from;
-    for &(start, word, _) in words.iter().filter(|(_, _, hit)| *hit) {
-        if start < from || start + word.len() > to {
+    for &(start, word) in words {
+        if start < from || start + word.len() > to || !matcher.matches(word) {
             continue;
         }
         html::escape_into(out, &text[at..start]);
@@ -65,26 +57,35 @@ fn render(out: &mut String, text: &str, words: &[(usize, &str, bool)], from: usi
     html::escape_into(out, &text[at..to]);
 }
 
-/// The highlight of a result for a query's terms.
-pub fn highlight(terms: &HashSet<&str>, text: &Text<'_>) -> Highlight {
-    let stemming = Stemming::of(text.language);
-    let mut title = String::with_capacity(text.title.len() + 16);
-    let title_words = marked(text.title, terms, stemming);
-    render(&mut title, text.title, &title_words, 0, text.title.len());
+/// The words of a text and the index of its first match.
+fn first_match<'t>(text: &'t str, matcher: &Matcher<'_>) -> (Vec<(usize, &'t str)>, Option<usize>) {
+    let words: Vec<(usize, &str)> = analysis::words(text).collect();
+    let first = words.iter().position(|(_, w)| matcher.matches(w));
+    (words, first)
+}
 
-    let summary = marked(text.summary, terms, stemming);
-    let (source, words) = if summary.iter().any(|w| w.2) || text.body.trim().is_empty() {
-        (text.summary, summary)
-    } else {
-        let body = marked(text.body, terms, stemming);
-        if body.iter().any(|w| w.2) || text.summary.trim().is_empty() {
-            (text.body, body)
-        } else {
-            (text.summary, summary)
+/// The highlight of a result for a query's terms. Only the words up to the first match and
+/// those shown are looked at.
+pub fn highlight(terms: &HashSet<&str>, text: &Text<'_>) -> Highlight {
+    let matcher = Matcher::new(terms, Stemming::of(text.language));
+    let mut title = String::with_capacity(text.title.len() + 16);
+    let title_words: Vec<(usize, &str)> = analysis::words(text.title).collect();
+    render(
+        &mut title,
+        text.title,
+        &title_words,
+        &matcher,
+        (0, text.title.len()),
+    );
+
+    let (mut source, (mut words, mut first)) = (text.summary, first_match(text.summary, &matcher));
+    if first.is_none() && !text.body.trim().is_empty() {
+        let (body_words, body_first) = first_match(text.body, &matcher);
+        if body_first.is_some() || text.summary.trim().is_empty() {
+            (source, words, first) = (text.body, body_words, body_first);
         }
-    };
-    let first = words.iter().position(|w| w.2).unwrap_or(0);
-    let start = first.saturating_sub(LEAD_WORDS);
+    }
+    let start = first.unwrap_or(0).saturating_sub(LEAD_WORDS);
     let end = (start + SNIPPET_WORDS).min(words.len());
     let mut snippet = String::new();
     if let (Some(head), Some(tail)) = (
@@ -100,7 +101,13 @@ pub fn highlight(terms: &HashSet<&str>, text: &Text<'_>) -> Highlight {
         } else {
             tail.0 + tail.1.len()
         };
-        render(&mut snippet, source, &words, from, to);
+        render(
+            &mut snippet,
+            source,
+            &words[start..end],
+            &matcher,
+            (from, to),
+        );
         if end < words.len() {
             snippet.push_str(" …");
         }

@@ -6,8 +6,9 @@
 //!
 //! A search considers a bounded pool of the most recently written matches, and that pool holds
 //! only what the caller may read (`Pool`): drafts never crowd public articles out of it.
-//! PostgreSQL keeps the public time beside each document (`visible_at`, kept by the write path
-//! with the feed times) so the GIN scan filters in one table; SQLite joins `articles`.
+//! Each document's public time (`visible_at`, kept by the write path with the feed times) is
+//! kept beside it: PostgreSQL in `article_search`, so the GIN scan filters in one table;
+//! SQLite in the narrow `article_search_visible`, so the candidates are checked in a few pages.
 //!
 //! Rank needs no per-document scoring: a match confined to the title outranks one confined to
 //! the summary, which outranks one that needs the body (`Fields`), and among equal ranks the
@@ -81,6 +82,14 @@ pub fn index(conn: &mut DbConnection, doc: &Document<'_>) -> Result<(), ApiError
         insert = insert.bind::<Nullable<Timestamp>, _>(doc.visible_at);
     }
     insert.execute(conn)?;
+    if !postgres {
+        diesel::sql_query(
+            "INSERT INTO article_search_visible (article_id, visible_at) VALUES (?, ?)",
+        )
+        .bind::<Integer, _>(doc.id)
+        .bind::<Nullable<Timestamp>, _>(doc.visible_at)
+        .execute(conn)?;
+    }
     diesel::insert_into(article_texts::table)
         .values((
             article_texts::article_id.eq(doc.id),
@@ -140,18 +149,23 @@ pub(crate) fn index_missing(conn: &mut DbConnection) -> Result<usize, ApiError> 
 }
 
 /// Sets when an article's document becomes public (None: not public), as its feed time.
-/// SQLite reads this from `articles` itself.
 pub fn set_visible(
     conn: &mut DbConnection,
     id: i32,
     visible_at: Option<NaiveDateTime>,
 ) -> Result<(), ApiError> {
-    if let DbConnection::Postgresql(_) = conn {
-        diesel::sql_query("UPDATE article_search SET visible_at = $1 WHERE article_id = $2")
-            .bind::<Nullable<Timestamp>, _>(visible_at)
-            .bind::<Integer, _>(id)
-            .execute(conn)?;
-    }
+    let statement = match conn {
+        DbConnection::Postgresql(_) => {
+            "UPDATE article_search SET visible_at = $1 WHERE article_id = $2"
+        }
+        DbConnection::Sqlite(_) => {
+            "UPDATE article_search_visible SET visible_at = ? WHERE article_id = ?"
+        }
+    };
+    diesel::sql_query(statement)
+        .bind::<Nullable<Timestamp>, _>(visible_at)
+        .bind::<Integer, _>(id)
+        .execute(conn)?;
     Ok(())
 }
 
@@ -160,7 +174,10 @@ pub fn remove(conn: &mut DbConnection, id: i32) -> Result<(), ApiError> {
         DbConnection::Postgresql(_) => {
             format!("DELETE FROM article_search WHERE article_id = {id}")
         }
-        DbConnection::Sqlite(_) => format!("DELETE FROM article_search WHERE rowid = {id}"),
+        DbConnection::Sqlite(_) => format!(
+            "DELETE FROM article_search WHERE rowid = {id}; \
+             DELETE FROM article_search_visible WHERE article_id = {id}"
+        ),
     };
     conn.batch_execute(&statement)?;
     diesel::delete(article_texts::table.find(id)).execute(conn)?;
@@ -257,46 +274,58 @@ pub fn candidates(
             })
         }
         DbConnection::Sqlite(_) => {
-            let admits = match pool {
-                Pool::Public => {
-                    "AND articles.status = ? AND articles.published_at <= ? \
-                     AND articles.deleted_at IS NULL"
-                }
-                Pool::Byline(_) => {
-                    "AND articles.id IN (SELECT article_id FROM article_authors WHERE user_id = ?)"
-                }
-                Pool::All => "",
+            let (join, admits) = match pool {
+                Pool::Public => (
+                    "JOIN article_search_visible AS visible \
+                     ON visible.article_id = article_search.rowid",
+                    "AND visible.visible_at <= ?",
+                ),
+                Pool::Byline(_) => (
+                    "",
+                    "AND article_search.rowid IN \
+                     (SELECT article_id FROM article_authors WHERE user_id = ?)",
+                ),
+                Pool::All => ("", ""),
             };
-            // Each rank's matches are looked up from the oldest candidate on: the index's
-            // rowid range, not the whole archive.
-            let ranks: Vec<String> = RANKS
-                .iter()
-                .map(|(_, rank)| {
-                    format!(
-                        "(found.id IN (SELECT rowid FROM article_search WHERE article_search MATCH ? \
-                          AND rowid >= (SELECT min(id) FROM found))) * {rank}"
-                    )
-                })
-                .collect();
             let statement = format!(
-                "WITH found AS (SELECT article_search.rowid AS id \
-                   FROM article_search JOIN articles ON articles.id = article_search.rowid \
-                   WHERE article_search MATCH ? {admits} \
-                   ORDER BY article_search.rowid DESC LIMIT {POOL}) \
-                 SELECT found.id AS id, CAST({} AS REAL) AS rank FROM found ORDER BY found.id DESC",
-                ranks.join(" + ")
+                "SELECT article_search.rowid AS id, CAST(0 AS REAL) AS rank \
+                 FROM article_search {join} \
+                 WHERE article_search MATCH ? {admits} \
+                 ORDER BY article_search.rowid DESC LIMIT {POOL}"
             );
             binds.push(Bind::Text(query.fts5(Fields::Any)));
             match pool {
-                Pool::Public => {
-                    binds.push(Bind::Text(stored::PUBLISHED.to_owned()));
-                    binds.push(Bind::Time(now));
-                }
+                Pool::Public => binds.push(Bind::Time(now)),
                 Pool::Byline(user) => binds.push(Bind::Id(user)),
                 Pool::All => {}
             }
-            binds.extend(RANKS.iter().map(|(f, _)| Bind::Text(query.fts5(*f))));
-            load(conn, statement, binds)
+            let mut found = load(conn, statement, binds)?;
+            let Some(&(oldest, _)) = found.last() else {
+                return Ok(found);
+            };
+            // The matches confined to each field, looked up in the candidates' rowid range
+            // only (FTS5 seeks to it), in one more statement.
+            let confined: Vec<String> = RANKS
+                .iter()
+                .map(|(_, rank)| {
+                    format!(
+                        "SELECT rowid AS id, CAST({rank} AS REAL) AS rank FROM article_search \
+                         WHERE article_search MATCH ? AND rowid >= ?"
+                    )
+                })
+                .collect();
+            let binds = RANKS
+                .iter()
+                .flat_map(|(f, _)| [Bind::Text(query.fts5(*f)), Bind::Id(oldest)])
+                .collect();
+            let mut ranks: HashMap<i32, f64> = HashMap::new();
+            for (id, rank) in load(conn, confined.join(" UNION ALL "), binds)? {
+                *ranks.entry(id).or_default() += rank;
+            }
+            for (id, rank) in &mut found {
+                *rank = ranks.get(id).copied().unwrap_or(0.0);
+            }
+            Ok(found)
         }
     }
 }
