@@ -37,6 +37,19 @@ pub const PRIVATE: &str = "private, no-store";
 
 /// What a public read's representation depends on besides its URL.
 const VARY: &str = "Accept-Encoding, Authorization";
+/// For the reads that follow `Accept-Language` when not told a language preference.
+const VARY_LANGUAGE: &str = "Accept-Encoding, Authorization, Accept-Language";
+/// The query parameter such reads take instead.
+const PREFER_LANGUAGE: &str = "prefer_language";
+
+/// Whether the read at `req` follows `Accept-Language`: its operation takes a language
+/// preference and the query gives none.
+fn follows_accept_language(req: &ServiceRequest, table: &RouteTable) -> bool {
+    table
+        .query_parameters(req.path())
+        .is_some_and(|known| known.iter().any(|n| n == PREFER_LANGUAGE))
+        && !form_urlencoded::parse(req.query_string().as_bytes()).any(|(k, _)| k == PREFER_LANGUAGE)
+}
 
 struct Entry {
     /// For a response that changes when a scheduled time comes (a list), the latest scheduled
@@ -240,6 +253,12 @@ fn cache_key(req: &ServiceRequest, table: &RouteTable) -> Option<String> {
             }
         }
     }
+    if follows_accept_language(req, table) {
+        if let Some(preference) = crate::articles::feed::accept_language(req.headers()) {
+            // Not a parameter name any operation has.
+            query.append_pair("~accept-language", &preference.canonical());
+        }
+    }
     Some(format!("{}?{}", req.path(), query.finish()))
 }
 
@@ -381,11 +400,16 @@ fn vouched(
 
 /// A 304 for a tag vouched for: the headers a 200 would have that describe the
 /// representation and its caching.
-fn unchanged(req: ServiceRequest, cache: &PublicCache, etag: &str) -> ServiceResponse<BoxBody> {
+fn unchanged(
+    req: ServiceRequest,
+    cache: &PublicCache,
+    etag: &str,
+    vary: HeaderValue,
+) -> ServiceResponse<BoxBody> {
     let mut builder = HttpResponse::NotModified();
     builder
         .insert_header((header::CACHE_CONTROL, cache.cache_control.clone()))
-        .insert_header((header::VARY, HeaderValue::from_static(VARY)))
+        .insert_header((header::VARY, vary))
         .insert_header((X_CACHE, HeaderValue::from_static("validated")));
     if let Ok(value) = HeaderValue::from_str(etag) {
         builder.insert_header((header::ETAG, value));
@@ -416,9 +440,15 @@ pub async fn public_cache(
         }
         return Ok(res);
     };
-    let key = req
-        .app_data::<web::Data<RouteTable>>()
-        .and_then(|table| cache_key(&req, table));
+    let table = req.app_data::<web::Data<RouteTable>>();
+    let key = table.and_then(|table| cache_key(&req, table));
+    let vary = HeaderValue::from_static(
+        if table.is_some_and(|table| follows_accept_language(&req, table)) {
+            VARY_LANGUAGE
+        } else {
+            VARY
+        },
+    );
     // Without the state (the database is down) the request goes through uncached, its tag
     // the body's hash alone; with no room to keep bodies, only tags are checked.
     let state = match &key {
@@ -436,7 +466,7 @@ pub async fn public_cache(
     let made_at = app.watch.latest();
     if let Some(due_mark) = state {
         if let Some(etag) = vouched(&req, cache, made_at, due_mark) {
-            return Ok(unchanged(req, cache, &etag));
+            return Ok(unchanged(req, cache, &etag, vary));
         }
     }
     let begun = cache.begin();
@@ -445,8 +475,7 @@ pub async fn public_cache(
         // A redirect to a public read (a former slug) is cached like that read.
         res.headers_mut()
             .insert(header::CACHE_CONTROL, cache.cache_control.clone());
-        res.headers_mut()
-            .insert(header::VARY, HeaderValue::from_static(VARY));
+        res.headers_mut().insert(header::VARY, vary.clone());
     }
     let streamed = res
         .headers()
@@ -475,7 +504,7 @@ pub async fn public_cache(
     });
     let etag = validators::tag(&body, &keys, made);
     headers.insert(header::CACHE_CONTROL, cache.cache_control.clone());
-    headers.insert(header::VARY, HeaderValue::from_static(VARY));
+    headers.insert(header::VARY, vary);
     if let Ok(value) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, value);
     }

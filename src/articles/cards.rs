@@ -157,15 +157,17 @@ pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiErr
             .filter(articles::id.eq_any(chunk))
             .select(ArticleRow::as_select())
             .load(conn)?;
-        let public_from: Vec<Option<NaiveDateTime>> = rows
+        let public_from: Vec<(Option<NaiveDateTime>, Option<i32>)> = rows
             .iter()
             .map(|r| {
                 let published = r.status == super::stored::PUBLISHED && r.deleted_at.is_none();
-                r.published_at.filter(|_| published)
+                (r.published_at.filter(|_| published), r.translation_group)
             })
             .collect();
         let mut cards = Vec::with_capacity(rows.len());
-        for (mut summary, public_from) in summaries(conn, rows)?.into_iter().zip(public_from) {
+        for (mut summary, (public_from, group)) in
+            summaries(conn, rows)?.into_iter().zip(public_from)
+        {
             if public_from.is_some() {
                 summary.status = Status::Published;
             }
@@ -191,6 +193,7 @@ pub(crate) fn refresh(conn: &mut DbConnection, ids: &[i32]) -> Result<(), ApiErr
                 article_cards::language.eq(language),
                 article_cards::card.eq(json),
                 article_cards::keys.eq(keys),
+                article_cards::translation_group.eq(group),
             ));
         }
         diesel::delete(article_cards::table.filter(article_cards::article_id.eq_any(chunk)))

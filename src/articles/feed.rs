@@ -4,12 +4,14 @@
 
 use std::collections::HashMap;
 
-use actix_web::{get, web};
+use actix_web::http::header;
+use actix_web::{get, web, HttpRequest};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::translations::Preference;
 use super::{cards, search};
 use super::{summaries, ArticleRow, ArticleSummary};
 use crate::auth::MaybeCaller;
@@ -66,6 +68,14 @@ pub struct ListArticlesQuery {
     /// A BCP 47 language tag.
     #[param(example = "ru")]
     pub language: Option<String>,
+    /// Languages in order of preference (comma-separated BCP 47 tags, at most 10; a regional
+    /// tag brings its language after it): the public list then shows each translation group
+    /// once, in the first of these languages it has (a group with none of them in its lowest
+    /// id), and articles without translations as they are. Without it, an anonymous read
+    /// follows `Accept-Language` the same way (and the response varies by it). Not with
+    /// `language`, `q` or `status`, which list every article they match.
+    #[param(example = "ru,en")]
+    pub prefer_language: Option<String>,
     /// Only articles published at or after this instant.
     #[param(value_type = Option<DateTime<Utc>>)]
     pub published_after: Option<String>,
@@ -116,6 +126,8 @@ struct Listing {
     topic: Option<Key>,
     author: Option<Key>,
     language: Option<String>,
+    /// Each translation group once, in the best of these languages.
+    prefer: Option<Preference>,
     after: Option<NaiveDateTime>,
     before: Option<NaiveDateTime>,
     q: Option<search::Query>,
@@ -216,6 +228,10 @@ impl Listing {
             language: query
                 .language
                 .map(|l| language_tag(&l).map_err(|e| ApiError::invalid("language", e)))
+                .transpose()?,
+            prefer: query
+                .prefer_language
+                .map(|p| Preference::parse(&p).map_err(|e| ApiError::invalid("prefer_language", e)))
                 .transpose()?,
             after: time(query.published_after, "published_after")?,
             before: time(query.published_before, "published_before")?,
@@ -530,6 +546,10 @@ fn public_page(
     let cursor_at = listing.cursor_at()?;
     let until = listing.visible_until(now, cursor_at);
     let limit = listing.limit + 1;
+    let prefer = listing
+        .prefer
+        .as_ref()
+        .filter(|_| listing.language.is_none());
     // A page of cards driven by a feed index (`article_topics`, `article_authors`): the rows
     // of `$index` whose `$owner` is `$value`, by feed time, joined to the public cards.
     macro_rules! by_feed_index {
@@ -551,6 +571,9 @@ fn public_page(
                 .into_boxed();
             if let Some(language) = &listing.language {
                 $query = $query.filter(article_cards::language.eq(language.clone()));
+            }
+            if let Some(prefer) = &prefer {
+                $query = $query.filter(prefer.one_per_group(now));
             }
             $more
             window!($query, listing, $index::feed_published_at);
@@ -591,6 +614,9 @@ fn public_page(
             .into_boxed();
         if let Some(language) = &listing.language {
             query = query.filter(article_cards::language.eq(language.clone()));
+        }
+        if let Some(prefer) = &prefer {
+            query = query.filter(prefer.one_per_group(now));
         }
         window!(query, listing, article_cards::public_from);
         by_time!(
@@ -737,6 +763,7 @@ pub fn latest(
         topic,
         author: None,
         language: None,
+        prefer: None,
         after: None,
         before: None,
         q: None,
@@ -750,6 +777,14 @@ pub fn latest(
     let ids: Vec<i32> = places.iter().map(|((id, _, _), _)| *id).collect();
     let rows = ArticleRow::in_order(conn, &ids)?;
     summaries(conn, rows)
+}
+
+/// The preference of an anonymous reader's `Accept-Language`.
+pub fn accept_language(headers: &header::HeaderMap) -> Option<Preference> {
+    headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(Preference::from_accept_language)
 }
 
 /// A page of the public feed, written from the stored cards as they are: the JSON of an
@@ -789,8 +824,12 @@ pub async fn list_articles(
     state: web::Data<AppState>,
     caller: MaybeCaller,
     query: web::Query<ListArticlesQuery>,
+    req: HttpRequest,
 ) -> Result<Tagged<cards::RawJson>, ApiError> {
-    let listing = Listing::parse(query.into_inner(), caller.0.as_ref())?;
+    let mut listing = Listing::parse(query.into_inner(), caller.0.as_ref())?;
+    if listing.prefer.is_none() && caller.0.is_none() {
+        listing.prefer = accept_language(req.headers());
+    }
     let (page, keys) = db::run(&state.pool, move |conn| {
         let resolved = resolve(conn, &listing)?;
         let mut keys = listing.keys(resolved);

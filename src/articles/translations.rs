@@ -8,6 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::NaiveDateTime;
+use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -201,5 +202,138 @@ pub fn check_free(
             "the translation group has an article in `{language}` already: {id} ({slug})"
         ))),
         None => Ok(()),
+    }
+}
+
+/// The most languages a preference lists.
+pub const MAX_PREFERRED: usize = 10;
+
+/// The languages a reader prefers, best first: from `prefer_language=ru,en` or an
+/// `Accept-Language` header. A regional tag brings its language after it (`ru-RU`, then
+/// `ru`). Lists show each translation group once, in the first of these languages it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preference(Vec<String>);
+
+impl Preference {
+    fn of_tags(tags: impl IntoIterator<Item = String>) -> Option<Self> {
+        let mut out: Vec<String> = Vec::new();
+        for tag in tags {
+            let primary = tag.split('-').next().unwrap_or_default().to_owned();
+            for t in [tag, primary] {
+                if !out.contains(&t) {
+                    out.push(t);
+                }
+            }
+        }
+        out.truncate(MAX_PREFERRED);
+        (!out.is_empty()).then_some(Self(out))
+    }
+
+    /// A comma-separated list of BCP 47 tags (the query parameter).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let tags = raw
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(crate::domain::language_tag)
+            .collect::<Result<Vec<_>, _>>()?;
+        if tags.len() > MAX_PREFERRED {
+            return Err(format!("at most {MAX_PREFERRED} languages"));
+        }
+        Self::of_tags(tags).ok_or_else(|| "must list at least one language".to_owned())
+    }
+
+    /// An `Accept-Language` header (RFC 9110): by weight, best first; `*`, weight 0 and
+    /// malformed entries are left out. None when nothing usable is left.
+    pub fn from_accept_language(header: &str) -> Option<Self> {
+        let mut weighted: Vec<(u16, usize, String)> = header
+            .split(',')
+            .enumerate()
+            .filter_map(|(position, part)| {
+                let mut pieces = part.split(';');
+                let tag = crate::domain::language_tag(pieces.next()?.trim()).ok()?;
+                let weight =
+                    pieces
+                        .find_map(|p| p.trim().strip_prefix("q="))
+                        .map_or(Some(1000), |q| {
+                            q.trim()
+                                .parse::<f32>()
+                                .ok()
+                                .filter(|q| (0.0..=1.0).contains(q))
+                                .map(|q| (q * 1000.0).round() as u16)
+                        })?;
+                (weight > 0).then_some((weight, position, tag))
+            })
+            .take(2 * MAX_PREFERRED)
+            .collect();
+        weighted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        Self::of_tags(weighted.into_iter().map(|(_, _, tag)| tag))
+    }
+
+    /// The languages, best first, comma-separated (what a cache keys the list by).
+    pub fn canonical(&self) -> String {
+        self.0.join(",")
+    }
+
+    /// How much a row of `table` is preferred by its language: 0 is best. The tags are
+    /// checked BCP 47 (letters, digits and `-`), so they are written into the statement.
+    fn rank(&self, table: &str) -> String {
+        let mut out = format!("CASE {table}.language");
+        for (i, tag) in self.0.iter().enumerate() {
+            out.push_str(&format!(" WHEN '{tag}' THEN {i}"));
+        }
+        out.push_str(&format!(" ELSE {} END", self.0.len()));
+        out
+    }
+
+    /// A condition on `article_cards`: the card is not in a translation group, or no other
+    /// member of its group that is public at `now` is preferred (by language, then the
+    /// lower id among equals).
+    pub fn one_per_group<QS: 'static>(
+        &self,
+        now: NaiveDateTime,
+    ) -> Box<
+        dyn BoxableExpression<
+            QS,
+            <DbConnection as diesel::Connection>::Backend,
+            SqlType = diesel::sql_types::Bool,
+        >,
+    > {
+        let (mine, theirs) = (self.rank("article_cards"), self.rank("other"));
+        let condition = diesel::dsl::sql::<diesel::sql_types::Bool>(
+            "(article_cards.translation_group IS NULL OR NOT EXISTS (SELECT 1 FROM article_cards \
+             other WHERE other.translation_group = article_cards.translation_group \
+             AND other.public_from <= ",
+        )
+        .bind::<diesel::sql_types::Timestamp, _>(now)
+        .sql(&format!(
+            " AND ({theirs} < {mine} OR ({theirs} = {mine} \
+             AND other.article_id < article_cards.article_id))))"
+        ));
+        Box::new(condition)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn preferences_bring_the_language_after_its_region() {
+        assert_eq!(
+            Preference::parse("ru-RU, en").unwrap().canonical(),
+            "ru-RU,ru,en"
+        );
+        assert!(Preference::parse("russian").is_err());
+        assert!(Preference::parse(" , ").is_err());
+    }
+
+    #[test]
+    fn accept_language_is_read_by_weight() {
+        let p = Preference::from_accept_language("en;q=0.5, tg, ru-RU;q=0.9, *;q=0.1, xx-;q=1");
+        assert_eq!(p.unwrap().canonical(), "tg,ru-RU,ru,en");
+        assert_eq!(Preference::from_accept_language("*"), None);
+        assert_eq!(Preference::from_accept_language("en;q=0"), None);
+        assert_eq!(Preference::from_accept_language("en;q=2"), None);
     }
 }

@@ -16,6 +16,7 @@ diesel::table! {
         language -> Text,
         card -> Text,
         keys -> Text,
+        translation_group -> Nullable<Int4>,
     }
 }
 

@@ -331,9 +331,93 @@ async fn feeds_carry_translations_as_alternates(backend: Backend) {
     assert!(!atom.contains("hreflang=\"tg\""));
 }
 
+/// `prefer_language` (or an anonymous reader's `Accept-Language`) shows each translation
+/// group once, in the best language it has now; pages and filters still hold.
+async fn lists_show_each_group_once_in_the_preferred_language(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let publish = |title: &'static str, language: &'static str, of: Option<i64>| {
+        let (app, token) = (&app, editor.token.clone());
+        async move {
+            id(&app
+                .published(
+                    &token,
+                    title,
+                    json!({"language": language, "translation_of": of}),
+                )
+                .await)
+        }
+    };
+    let english = publish("Election", "en", None).await;
+    let russian = publish("Выборы", "ru", Some(english)).await;
+    let alone = publish("Weather", "en", None).await;
+    let kazakh = publish("Сайлау", "kk", None).await;
+    let kyrgyz = publish("Шайлоо", "ky", Some(kazakh)).await;
+    let ids_of = |page: Value| crate::helpers::ids(&page);
+    let list = |query: &'static str, accept: Option<&'static str>| {
+        let app = &app;
+        async move {
+            let mut request = app.client.get(app.url(&format!("/api/v1/articles{query}")));
+            if let Some(accept) = accept {
+                request = request.header("Accept-Language", accept);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200, "{query}");
+            let vary = response.headers()["vary"].to_str().unwrap().to_owned();
+            (response.json::<Value>().await.unwrap(), vary)
+        }
+    };
+    let (page, _) = list("?prefer_language=ru,en", None).await;
+    assert_eq!(
+        ids_of(page),
+        [kazakh, alone, russian],
+        "a group without ru or en: its first"
+    );
+    let (page, _) = list("?prefer_language=ky", None).await;
+    assert_eq!(ids_of(page), [kyrgyz, alone, english]);
+    let (page, vary) = list("", Some("ru-RU,ru;q=0.9,en;q=0.5")).await;
+    assert_eq!(ids_of(page), [kazakh, alone, russian]);
+    assert!(vary.contains("Accept-Language"), "{vary}");
+    let (page, _) = list("", Some("en")).await;
+    assert_eq!(
+        ids_of(page),
+        [kazakh, alone, english],
+        "cached apart by language"
+    );
+    let (page, vary) = list("", None).await;
+    assert_eq!(ids_of(page).len(), 5, "without a preference every article");
+    assert!(vary.contains("Accept-Language"));
+    let (page, vary) = list("?prefer_language=en", Some("ru")).await;
+    assert_eq!(ids_of(page), [kazakh, alone, english], "the parameter wins");
+    assert!(!vary.contains("Accept-Language"), "{vary}");
+    let paged = app
+        .all_ids("/api/v1/articles?prefer_language=ru,en&limit=1", None)
+        .await;
+    assert_eq!(paged, [kazakh, alone, russian]);
+    let (page, _) = list("?prefer_language=ru&language=en", None).await;
+    assert_eq!(
+        ids_of(page),
+        [alone, english],
+        "a language filter lists all of it"
+    );
+
+    // The best language public now: unpublishing the Russian shows the English.
+    let unpublished = patch(&app, russian, &editor.token, json!({"status": "draft"})).await;
+    assert_eq!(unpublished.status(), 200);
+    let (page, _) = list("?prefer_language=ru,en", None).await;
+    assert_eq!(ids_of(page), [kazakh, alone, english]);
+
+    let bad = app
+        .get("/api/v1/articles?prefer_language=russian", None)
+        .await;
+    let problem = assert_problem(bad, 422).await;
+    assert_eq!(error_fields(&problem), ["prefer_language"]);
+}
+
 backend_tests!(
     translations_are_linked_one_per_language,
     authors_link_only_what_they_write,
     cached_reads_follow_the_group,
-    feeds_carry_translations_as_alternates
+    feeds_carry_translations_as_alternates,
+    lists_show_each_group_once_in_the_preferred_language
 );

@@ -4,3 +4,7 @@ CREATE TABLE translation_groups (
 );
 ALTER TABLE articles ADD COLUMN translation_group INTEGER REFERENCES translation_groups (id);
 CREATE UNIQUE INDEX articles_translation_idx ON articles (translation_group, language);
+
+-- Feeds show each group once in a reader's preferred language: the cards know their group.
+ALTER TABLE article_cards ADD COLUMN translation_group INTEGER;
+CREATE INDEX article_cards_translation_idx ON article_cards (translation_group, public_from);
