@@ -233,8 +233,6 @@ impl Preference {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let tags = raw
             .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
             .map(crate::domain::language_tag)
             .collect::<Result<Vec<_>, _>>()?;
         if tags.len() > MAX_PREFERRED {
@@ -268,6 +266,11 @@ impl Preference {
             .collect();
         weighted.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         Self::of_tags(weighted.into_iter().map(|(_, _, tag)| tag))
+    }
+
+    /// The languages, best first.
+    pub fn languages(&self) -> &[String] {
+        &self.0
     }
 
     /// The languages, best first, comma-separated (what a cache keys the list by).
@@ -325,7 +328,8 @@ mod tests {
             "ru-RU,ru,en"
         );
         assert!(Preference::parse("russian").is_err());
-        assert!(Preference::parse(" , ").is_err());
+        assert!(Preference::parse("ru,,en").is_err());
+        assert!(Preference::parse(&["en"; 11].join(",")).is_err());
     }
 
     #[test]

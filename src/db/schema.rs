@@ -222,6 +222,8 @@ diesel::table! {
         position -> Int4,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        names -> Text,
+        descriptions -> Text,
     }
 }
 

@@ -31,6 +31,8 @@ pub enum Rule {
     Key,
     /// A BCP 47 language tag.
     Language,
+    /// A comma-separated list of BCP 47 language tags, at most this many.
+    Languages(usize),
     /// An http(s) URL of at most this many characters; empty is accepted as none.
     Url(usize),
     /// An email address.
@@ -147,6 +149,11 @@ fn keywords(rule: Rule, place: Place) -> Map<String, Value> {
                 "^{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}$"
             )),
         ),
+        Rule::Languages(max) => {
+            let tag = format!("{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}");
+            let more = max.saturating_sub(1);
+            set("pattern", json!(format!("^{tag}(?:,{tag}){{0,{more}}}$")));
+        }
         Rule::Url(max) => {
             set("maxLength", json!(max));
             set(
@@ -227,6 +234,10 @@ const PARAMETER_RULES: &[(&str, Rule)] = &[
     ("author", Rule::Key),
     ("parent", Rule::Key),
     ("language", Rule::Language),
+    (
+        "prefer_language",
+        Rule::Languages(crate::articles::translations::MAX_PREFERRED),
+    ),
     ("cursor", Rule::Cursor),
     ("since", Rule::Cursor),
     ("published_after", Rule::Time),

@@ -2,17 +2,19 @@
 //! article count include its descendants (see `tree`).
 
 pub mod heads;
+mod names;
 pub mod tree;
 
 use std::collections::{HashMap, HashSet};
 
 use actix_web::http::header;
-use actix_web::{delete, get, patch, post, web, HttpResponse};
+use actix_web::{delete, get, patch, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::articles::translations::Preference;
 use crate::auth::Caller;
 use crate::changes::{self, events::EventRef, events::EventType};
 use crate::db::schema::{article_topics, topics};
@@ -58,6 +60,10 @@ pub struct TopicRow {
     pub position: i32,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// JSON: the name by language.
+    pub names: String,
+    /// JSON: the description by language.
+    pub descriptions: String,
 }
 
 impl TopicRow {
@@ -89,8 +95,19 @@ pub struct TopicRef {
 pub struct Topic {
     pub id: i32,
     pub slug: String,
+    /// In the reader's best language among `names` (`prefer_language`, else an anonymous
+    /// reader's `Accept-Language`), else the topic's own name.
     pub name: String,
+    /// The language `name` is in when it comes from `names`; null for the topic's own name.
+    #[schema(example = "ru")]
+    pub name_language: Option<String>,
+    /// The name in other languages, by BCP 47 tag.
+    #[schema(example = json!({"ru": "Таджикистан", "tg": "Тоҷикистон"}))]
+    pub names: names::ByLanguage,
+    /// Likewise chosen from `descriptions`.
     pub description: Option<String>,
+    /// The description in other languages, by BCP 47 tag.
+    pub descriptions: names::ByLanguage,
     pub parent_id: Option<i32>,
     /// Order among siblings, ascending.
     pub position: i32,
@@ -108,12 +125,24 @@ impl Topic {
         }
     }
 
-    fn new(row: TopicRow, article_count: i64) -> Self {
+    fn new(row: TopicRow, article_count: i64, prefer: Option<&Preference>) -> Self {
+        let names = names::stored(&row.names);
+        let descriptions = names::stored(&row.descriptions);
+        let (name, name_language) = match names::best(&names, prefer) {
+            Some((language, name)) => (name.to_owned(), Some(language.to_owned())),
+            None => (row.name, None),
+        };
+        let description = names::best(&descriptions, prefer)
+            .map(|(_, d)| d.to_owned())
+            .or(row.description);
         Self {
             id: row.id,
             slug: row.slug,
-            name: row.name,
-            description: row.description,
+            name,
+            name_language,
+            names,
+            description,
+            descriptions,
             parent_id: row.parent_id,
             position: row.position,
             article_count,
@@ -144,6 +173,7 @@ fn with_counts(
     conn: &mut DbConnection,
     rows: Vec<TopicRow>,
     all: bool,
+    prefer: Option<&Preference>,
 ) -> Result<Vec<Topic>, ApiError> {
     let ids: Vec<i32> = rows.iter().map(|t| t.id).collect();
     let counts = article_counts(conn, (!all).then_some(ids.as_slice()))?;
@@ -151,7 +181,7 @@ fn with_counts(
         .into_iter()
         .map(|row| {
             let count = counts.get(&row.id).copied().unwrap_or(0);
-            Topic::new(row, count)
+            Topic::new(row, count, prefer)
         })
         .collect())
 }
@@ -176,6 +206,32 @@ pub struct ListTopicsQuery {
     /// Only the children of this topic (id or slug).
     #[param(example = "central-asia")]
     pub parent: Option<String>,
+    /// Languages in order of preference for `name` and `description` (comma-separated BCP 47
+    /// tags); without it an anonymous read follows `Accept-Language`.
+    #[param(example = "ru,en")]
+    pub prefer_language: Option<String>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TopicReadQuery {
+    /// As for the list.
+    #[param(example = "ru,en")]
+    pub prefer_language: Option<String>,
+}
+
+/// The language preference of a topic read: the parameter, else an anonymous reader's
+/// `Accept-Language`.
+fn preference(raw: Option<&str>, req: &HttpRequest) -> Result<Option<Preference>, ApiError> {
+    match raw {
+        Some(raw) => Preference::parse(raw)
+            .map(Some)
+            .map_err(|e| ApiError::invalid("prefer_language", e)),
+        None if !req.headers().contains_key(header::AUTHORIZATION) => {
+            Ok(crate::articles::feed::accept_language(req.headers()))
+        }
+        None => Ok(None),
+    }
 }
 
 /// List topics
@@ -195,8 +251,10 @@ pub struct ListTopicsQuery {
 pub async fn list_topics(
     state: web::Data<AppState>,
     query: web::Query<ListTopicsQuery>,
+    req: HttpRequest,
 ) -> Result<Tagged<web::Json<TopicList>>, ApiError> {
     let parent = query.parent.as_deref().map(Key::from_path).transpose()?;
+    let prefer = preference(query.prefer_language.as_deref(), &req)?;
     let data = db::run(&state.pool, move |conn| {
         let mut q = topics::table
             .select(TopicRow::as_select())
@@ -210,7 +268,7 @@ pub async fn list_topics(
             q = q.filter(topics::parent_id.eq(parent.id));
         }
         let rows = q.load(conn)?;
-        with_counts(conn, rows, all)
+        with_counts(conn, rows, all, prefer.as_ref())
     })
     .await?;
     let keys = topic_keys(&data);
@@ -222,7 +280,7 @@ pub async fn list_topics(
 /// By id or slug, with its count of published articles (descendants included).
 #[utoipa::path(
     tag = "topics",
-    params(TopicKey),
+    params(TopicKey, TopicReadQuery),
     responses(
         (status = 200, description = "The topic", body = Topic),
         (status = 404, description = "No such topic", body = crate::error::Problem,
@@ -233,11 +291,14 @@ pub async fn list_topics(
 pub async fn get_topic(
     state: web::Data<AppState>,
     key: web::Path<TopicKey>,
+    query: web::Query<TopicReadQuery>,
+    req: HttpRequest,
 ) -> Result<Tagged<web::Json<Topic>>, ApiError> {
     let key = Key::from_path(&key.key)?;
+    let prefer = preference(query.prefer_language.as_deref(), &req)?;
     let topic = db::run(&state.pool, move |conn| {
         let row = TopicRow::find(conn, &key)?.ok_or_else(|| ApiError::not_found("topic"))?;
-        Ok(with_counts(conn, vec![row], false)?.pop())
+        Ok(with_counts(conn, vec![row], false, prefer.as_ref())?.pop())
     })
     .await?
     .ok_or_else(|| ApiError::not_found("topic"))?;
@@ -257,6 +318,11 @@ pub struct CreateTopic {
     pub description: Option<String>,
     pub parent_id: Option<i32>,
     pub position: Option<i32>,
+    /// The name in other languages, by BCP 47 tag (each as `name`; at most 50).
+    #[schema(example = json!({"en": "Tajikistan", "tg": "Тоҷикистон"}))]
+    pub names: Option<names::ByLanguage>,
+    /// The description in other languages, by BCP 47 tag.
+    pub descriptions: Option<names::ByLanguage>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -274,6 +340,10 @@ pub struct UpdateTopic {
     #[schema(value_type = Option<i32>)]
     pub parent_id: Option<Option<i32>>,
     pub position: Option<i32>,
+    /// Replaces the names in other languages (`{}` clears them).
+    pub names: Option<names::ByLanguage>,
+    /// Replaces the descriptions in other languages.
+    pub descriptions: Option<names::ByLanguage>,
 }
 
 /// Checked topic fields; `None` leaves a field as it is.
@@ -284,6 +354,16 @@ struct TopicChanges {
     description: Option<Option<String>>,
     parent_id: Option<Option<i32>>,
     position: Option<i32>,
+    /// JSON, as stored.
+    names: Option<String>,
+    descriptions: Option<String>,
+}
+
+/// The other languages' texts of a write, unchecked.
+#[derive(Default)]
+struct Localised {
+    names: Option<names::ByLanguage>,
+    descriptions: Option<names::ByLanguage>,
 }
 
 impl TopicChanges {
@@ -314,6 +394,16 @@ impl TopicChanges {
                 "position",
                 self.position.is_some_and(|p| p != current.position),
             ),
+            (
+                "names",
+                self.names.as_ref().is_some_and(|n| *n != current.names),
+            ),
+            (
+                "descriptions",
+                self.descriptions
+                    .as_ref()
+                    .is_some_and(|d| *d != current.descriptions),
+            ),
         ]
         .into_iter()
         .filter_map(|(field, changed)| changed.then_some(field))
@@ -326,8 +416,17 @@ impl TopicChanges {
         description: Option<Option<String>>,
         parent_id: Option<Option<i32>>,
         position: Option<i32>,
+        localised: Localised,
     ) -> Result<Self, ApiError> {
         let mut errors = Errors::default();
+        let names = localised.names.and_then(|n| {
+            names::parse(&mut errors, "names", n, |t| display_text(t, MAX_NAME_CHARS))
+        });
+        let descriptions = localised.descriptions.and_then(|d| {
+            names::parse(&mut errors, "descriptions", d, |t| {
+                bounded_text(t.trim(), MAX_DESCRIPTION_CHARS)
+            })
+        });
         let changes = Self {
             name: name.and_then(|n| errors.check("name", display_text(&n, MAX_NAME_CHARS))),
             slug: slug.and_then(|s| errors.check("slug", Slug::parse(&s))),
@@ -340,6 +439,8 @@ impl TopicChanges {
             }),
             parent_id,
             position,
+            names,
+            descriptions,
         };
         errors.finish()?;
         Ok(changes)
@@ -422,6 +523,10 @@ pub async fn create_topic(
         Some(body.description),
         Some(body.parent_id),
         body.position,
+        Localised {
+            names: body.names,
+            descriptions: body.descriptions,
+        },
     )?;
     let topic = changes::write(&state, Some(caller.id()), move |tx| {
         let topic = db::retry_on_conflict(tx.conn(), |conn| insert_topic(conn, &changes))?;
@@ -459,12 +564,14 @@ fn insert_topic(conn: &mut DbConnection, changes: &TopicChanges) -> Result<Topic
             topics::position.eq(changes.position.unwrap_or(0)),
             topics::created_at.eq(now),
             topics::updated_at.eq(now),
+            topics::names.eq(changes.names.clone().unwrap_or_else(|| "{}".into())),
+            topics::descriptions.eq(changes.descriptions.clone().unwrap_or_else(|| "{}".into())),
         ))
         .returning(topics::id)
         .get_result(conn)?;
     let row = TopicRow::find(conn, &Key::Id(id))?
         .ok_or_else(|| ApiError::internal("inserted topic vanished"))?;
-    Ok(Topic::new(row, 0))
+    Ok(Topic::new(row, 0, None))
 }
 
 /// The `{key}` of a topic's URL.
@@ -509,6 +616,10 @@ pub async fn update_topic(
         body.description,
         body.parent_id,
         body.position,
+        Localised {
+            names: body.names,
+            descriptions: body.descriptions,
+        },
     )?;
     let topic = changes::write(&state, Some(caller.id()), move |tx| {
         // The parent check and the move are one write transaction: one writer at a time in
@@ -540,6 +651,11 @@ pub async fn update_topic(
                     .map(|d| topics::description.eq(d)),
                 changes.parent_id.map(|p| topics::parent_id.eq(p)),
                 changes.position.map(|p| topics::position.eq(p)),
+                changes.names.clone().map(|n| topics::names.eq(n)),
+                changes
+                    .descriptions
+                    .clone()
+                    .map(|d| topics::descriptions.eq(d)),
                 topics::updated_at.eq(db::now()),
             ))
             .execute(conn)?;
@@ -551,7 +667,7 @@ pub async fn update_topic(
         let row =
             TopicRow::find(conn, &Key::Id(id))?.ok_or_else(|| ApiError::not_found("topic"))?;
         let changed = changes.differ_from(&current);
-        let topic = with_counts(conn, vec![row], false)?.pop();
+        let topic = with_counts(conn, vec![row], false, None)?.pop();
         if let Some(topic) = &topic {
             tx.topic(
                 EventType::TopicUpdated,

@@ -259,8 +259,95 @@ async fn article_counts_and_feeds_include_descendants(backend: Backend) {
     assert_eq!(slugs, ["tajikistan"]);
 }
 
+/// A topic named in other languages answers in the reader's best one.
+async fn topics_are_named_in_the_readers_language(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let editor = app.user(Role::Editor).await;
+    let topic = app
+        .create(
+            "/api/v1/topics",
+            &editor.token,
+            json!({"name": "Tajikistan", "description": "News",
+                   "names": {"ru": "Таджикистан", "TG": "Тоҷикистон"},
+                   "descriptions": {"ru": "Новости"}}),
+        )
+        .await;
+    assert_eq!(
+        topic["names"],
+        json!({"ru": "Таджикистан", "tg": "Тоҷикистон"})
+    );
+    assert_eq!(topic["name"], "Tajikistan");
+    assert!(topic["name_language"].is_null());
+    let path = format!("/api/v1/topics/{}", topic["id"]);
+    let read = |query: &'static str, accept: Option<&'static str>| {
+        let (app, path) = (&app, path.clone());
+        async move {
+            let mut request = app.client.get(app.url(&format!("{path}{query}")));
+            if let Some(accept) = accept {
+                request = request.header("Accept-Language", accept);
+            }
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            let vary = response.headers()["vary"].to_str().unwrap().to_owned();
+            (response.json::<Value>().await.unwrap(), vary)
+        }
+    };
+    let (ru, _) = read("?prefer_language=ru", None).await;
+    assert_eq!(
+        (&ru["name"], &ru["name_language"]),
+        (&json!("Таджикистан"), &json!("ru"))
+    );
+    assert_eq!(ru["description"], "Новости");
+    let (tg, vary) = read("", Some("tg-TJ, ru;q=0.5")).await;
+    assert_eq!(
+        (&tg["name"], &tg["name_language"]),
+        (&json!("Тоҷикистон"), &json!("tg"))
+    );
+    assert_eq!(
+        tg["description"], "Новости",
+        "the description's best language"
+    );
+    assert!(vary.contains("Accept-Language"), "{vary}");
+    let (fr, _) = read("?prefer_language=fr", None).await;
+    assert_eq!(fr["name"], "Tajikistan");
+    assert!(fr["name_language"].is_null());
+    let list: Value = app
+        .get("/api/v1/topics?prefer_language=ru", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["data"][0]["name"], "Таджикистан");
+
+    let bad = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&editor.token),
+            &json!({"names": {"russian": "x", "en": "\u{200b}"}}),
+        )
+        .await;
+    let problem = assert_problem(bad, 422).await;
+    assert_eq!(error_fields(&problem), ["names.en", "names.russian"]);
+    let cleared = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&editor.token),
+            &json!({"names": {}}),
+        )
+        .await;
+    assert_eq!(cleared.status(), 200);
+    let (ru, _) = read("?prefer_language=ru", None).await;
+    assert_eq!(
+        ru["name"], "Tajikistan",
+        "the change reached the cached read"
+    );
+}
+
 backend_tests!(
     topics_form_a_tree_with_derived_slugs,
     topic_updates_refuse_cycles_and_deletes_refuse_parents,
     article_counts_and_feeds_include_descendants,
+    topics_are_named_in_the_readers_language,
 );

@@ -1,0 +1,2 @@
+ALTER TABLE topics DROP COLUMN descriptions;
+ALTER TABLE topics DROP COLUMN names;
