@@ -62,7 +62,10 @@ fn script(word: &str) -> Script {
 }
 
 fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || is_combining_mark(c)
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    ('\u{0400}'..='\u{04ff}').contains(&c) || c.is_alphanumeric() || is_combining_mark(c)
 }
 
 /// The words of a text with their byte ranges.
@@ -114,8 +117,11 @@ pub struct Matcher<'a> {
     stemming: Stemming,
 }
 
+/// The first two letters of a word, folded (from its first four characters, which may hold
+/// combining marks).
 fn head(word: &str) -> String {
-    word.chars().take(2).collect()
+    let end = word.char_indices().nth(4).map_or(word.len(), |(at, _)| at);
+    fold(&word[..end]).chars().take(2).collect()
 }
 
 impl<'a> Matcher<'a> {
@@ -129,9 +135,8 @@ impl<'a> Matcher<'a> {
     }
 
     pub fn matches(&self, word: &str) -> bool {
-        let folded = fold(word);
-        self.heads.contains(&head(&folded))
-            && self.terms.contains(self.stemming.stem(folded).as_str())
+        self.heads.contains(&head(word))
+            && self.terms.contains(self.stemming.stem(fold(word)).as_str())
     }
 }
 
