@@ -451,6 +451,12 @@ async fn a_page_costs_the_same_number_of_queries_at_any_size(backend: Backend) {
         ("/api/v1/articles?topic=central-asia&", 2, 40),
         ("/api/v1/articles?author=malika-rahimova&", 2, 40),
         ("/api/v1/articles?q=Tajikistan&", 2, 40),
+        ("/api/v1/articles?prefer_language=ru,en&", 2, 40),
+        (
+            "/api/v1/articles?topic=central-asia&prefer_language=tg&",
+            2,
+            40,
+        ),
         (related, 12, 40),
     ] {
         statements_for(&app, &key, &format!("{base}limit=1")).await;

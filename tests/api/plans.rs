@@ -43,6 +43,20 @@ const FEEDS: &[(&str, &str, &str)] = &[
          ORDER BY article_authors.feed_published_at DESC, article_authors.article_id DESC LIMIT 21",
     ),
     (
+        "latest, each translation group once (prefer_language=ru,en)",
+        "article_cards_public_idx",
+        "SELECT article_cards.article_id, article_cards.card FROM article_cards \
+         WHERE article_cards.public_from <= '2100-01-01' \
+         AND (article_cards.translation_group IS NULL OR NOT EXISTS (SELECT 1 FROM article_cards \
+         other WHERE other.translation_group = article_cards.translation_group \
+         AND other.public_from <= '2100-01-01' AND (CASE other.language WHEN 'ru' THEN 0 \
+         WHEN 'en' THEN 1 ELSE 2 END < CASE article_cards.language WHEN 'ru' THEN 0 \
+         WHEN 'en' THEN 1 ELSE 2 END OR (CASE other.language WHEN 'ru' THEN 0 WHEN 'en' THEN 1 \
+         ELSE 2 END = CASE article_cards.language WHEN 'ru' THEN 0 WHEN 'en' THEN 1 ELSE 2 END \
+         AND other.article_id < article_cards.article_id)))) \
+         ORDER BY article_cards.public_from DESC, article_cards.article_id DESC LIMIT 21",
+    ),
+    (
         "scheduled (staff)",
         "articles_feed_idx",
         "SELECT articles.id FROM articles WHERE articles.status = 'published' \
