@@ -28,6 +28,20 @@ fn listed(article: &Value) -> Vec<(String, i64)> {
         .collect()
 }
 
+/// A draft in `language` joining the group of `of`.
+async fn draft_of(app: &TestApp, token: &str, title: &str, language: &str, of: i64) -> Value {
+    let body = json!({"title": title, "body": "<p>x</p>", "language": language,
+                      "translation_of": of});
+    app.create("/api/v1/articles", token, body).await
+}
+
+/// A PATCH that must succeed; the article after it.
+async fn patched(app: &TestApp, id: i64, token: &str, body: Value) -> Value {
+    let response = patch(app, id, token, body).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
 async fn patch(app: &TestApp, id: i64, token: &str, body: Value) -> reqwest::Response {
     app.send_json(
         Method::PATCH,
@@ -51,14 +65,7 @@ async fn translations_are_linked_one_per_language(backend: Backend) {
             json!({"language": "ru", "translation_of": id(&english)}),
         )
         .await;
-    let tajik = app
-        .create(
-            "/api/v1/articles",
-            &editor.token,
-            json!({"title": "Шартнома", "body": "<p>Матн</p>", "language": "tg",
-                   "translation_of": id(&russian)}),
-        )
-        .await;
+    let tajik = draft_of(&app, &editor.token, "Шартнома", "tg", id(&russian)).await;
 
     // The public sees the public members, without status; staff all, with it.
     let public = read(&app, id(&english), None).await;
@@ -133,15 +140,13 @@ async fn translations_are_linked_one_per_language(backend: Backend) {
     );
 
     // Leaving the group.
-    let left = patch(
+    let left = patched(
         &app,
         id(&tajik),
         &editor.token,
         json!({"translation_of": null}),
     )
     .await;
-    assert_eq!(left.status(), 200);
-    let left: Value = left.json().await.unwrap();
     assert!(listed(&left).is_empty());
     let staff = read(&app, id(&english), Some(&editor.token)).await;
     assert_eq!(listed(&staff), [("ru".to_owned(), id(&russian))]);
@@ -169,35 +174,20 @@ async fn authors_link_only_what_they_write(backend: Backend) {
     let public = app.published(&editor.token, "Public", json!({})).await;
 
     // Another's draft is answered as a missing article; a public one is not theirs to link.
-    let response = app
-        .send_json(
-            Method::POST,
-            "/api/v1/articles",
-            Some(&author.token),
-            &draft("Моя", "ru", Some(id(&hidden))),
-        )
-        .await;
-    let hidden_problem = assert_problem(response, 422).await;
-    let response = app
-        .send_json(
-            Method::POST,
-            "/api/v1/articles",
-            Some(&author.token),
-            &draft("Моя", "ru", Some(999_999)),
-        )
-        .await;
-    let missing_problem = assert_problem(response, 422).await;
+    let refused = |target: i64, status: u16| {
+        let (app, token, body) = (&app, author.token.clone(), draft("Моя", "ru", Some(target)));
+        async move {
+            let response = app
+                .send_json(Method::POST, "/api/v1/articles", Some(&token), &body)
+                .await;
+            assert_problem(response, status).await
+        }
+    };
+    let hidden_problem = refused(id(&hidden), 422).await;
+    let missing_problem = refused(999_999, 422).await;
     assert_eq!(hidden_problem["errors"], missing_problem["errors"]);
     assert_eq!(hidden_problem["errors"][0]["field"], "translation_of");
-    let response = app
-        .send_json(
-            Method::POST,
-            "/api/v1/articles",
-            Some(&author.token),
-            &draft("Моя", "ru", Some(id(&public))),
-        )
-        .await;
-    assert_problem(response, 403).await;
+    refused(id(&public), 403).await;
     let linked = app
         .create(
             "/api/v1/articles",
@@ -215,33 +205,24 @@ async fn cached_reads_follow_the_group(backend: Backend) {
     let editor = app.user(Role::Editor).await;
     let english = app.published(&editor.token, "Floods", json!({})).await;
     assert!(listed(&read(&app, id(&english), None).await).is_empty());
-    let russian = app
-        .create(
-            "/api/v1/articles",
-            &editor.token,
-            json!({"title": "Наводнение", "body": "<p>x</p>", "language": "ru",
-                   "translation_of": id(&english)}),
-        )
-        .await;
+    let russian = draft_of(&app, &editor.token, "Наводнение", "ru", id(&english)).await;
     assert!(listed(&read(&app, id(&english), None).await).is_empty());
-    let published = patch(
+    patched(
         &app,
         id(&russian),
         &editor.token,
         json!({"status": "published"}),
     )
     .await;
-    assert_eq!(published.status(), 200);
     let public = read(&app, id(&english), None).await;
     assert_eq!(listed(&public), [("ru".to_owned(), id(&russian))]);
-    let retitled = patch(
+    patched(
         &app,
         id(&russian),
         &editor.token,
         json!({"title": "Паводок"}),
     )
     .await;
-    assert_eq!(retitled.status(), 200);
     assert_eq!(
         read(&app, id(&english), None).await["translations"][0]["title"],
         "Паводок"
@@ -260,14 +241,13 @@ async fn cached_reads_follow_the_group(backend: Backend) {
             ("tg".to_owned(), id(&tajik))
         ]
     );
-    let left = patch(
+    patched(
         &app,
         id(&tajik),
         &editor.token,
         json!({"translation_of": null}),
     )
     .await;
-    assert_eq!(left.status(), 200);
     assert_eq!(
         listed(&read(&app, id(&english), None).await),
         [("ru".to_owned(), id(&russian))]
@@ -286,13 +266,7 @@ async fn feeds_carry_translations_as_alternates(backend: Backend) {
             json!({"language": "ru", "translation_of": id(&english)}),
         )
         .await;
-    app.create(
-        "/api/v1/articles",
-        &editor.token,
-        json!({"title": "Ҳосил", "body": "<p>x</p>", "language": "tg",
-               "translation_of": id(&english)}),
-    )
-    .await;
+    draft_of(&app, &editor.token, "Ҳосил", "tg", id(&english)).await;
     let feed: Value = app
         .get("/feeds/feed.json", None)
         .await
@@ -402,8 +376,7 @@ async fn lists_show_each_group_once_in_the_preferred_language(backend: Backend) 
     );
 
     // The best language public now: unpublishing the Russian shows the English.
-    let unpublished = patch(&app, russian, &editor.token, json!({"status": "draft"})).await;
-    assert_eq!(unpublished.status(), 200);
+    patched(&app, russian, &editor.token, json!({"status": "draft"})).await;
     let (page, _) = list("?prefer_language=ru,en", None).await;
     assert_eq!(ids_of(page), [kazakh, alone, english]);
 
