@@ -268,8 +268,13 @@ pub fn language_tag(raw: &str) -> Result<String, String> {
     let mut tag = primary.to_ascii_lowercase();
     for part in rest {
         tag.push('-');
+        // Regions in capitals (`pt-BR`), scripts in title case (`tg-Cyrl`), the rest lower.
+        let script = part.len() == 4 && part.bytes().all(|b| b.is_ascii_alphabetic());
         tag.push_str(&if part.len() == 2 {
             part.to_ascii_uppercase()
+        } else if script {
+            let lower = part.to_ascii_lowercase();
+            lower[..1].to_ascii_uppercase() + &lower[1..]
         } else {
             part.to_ascii_lowercase()
         });
@@ -445,6 +450,8 @@ mod tests {
     fn language_tags_are_canonical() {
         assert_eq!(language_tag("EN").unwrap(), "en");
         assert_eq!(language_tag("pt-br").unwrap(), "pt-BR");
+        assert_eq!(language_tag("TG-cyrl").unwrap(), "tg-Cyrl");
+        assert_eq!(language_tag("sr-latn-rs").unwrap(), "sr-Latn-RS");
         assert!(language_tag("english").is_err());
         assert!(language_tag("e").is_err());
     }
