@@ -33,6 +33,9 @@ pub enum Rule {
     Language,
     /// A comma-separated list of BCP 47 language tags, at most this many.
     Languages(usize),
+    /// An object of texts by BCP 47 language tag (or null), at most this many, each text by
+    /// the rule.
+    ByLanguage(usize, &'static Rule),
     /// An http(s) URL of at most this many characters; empty is accepted as none.
     Url(usize),
     /// An email address.
@@ -149,6 +152,20 @@ fn keywords(rule: Rule, place: Place) -> Map<String, Value> {
                 "^{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}$"
             )),
         ),
+        Rule::ByLanguage(max, text) => {
+            let mut value = Map::new();
+            value.insert("type".into(), json!("string"));
+            value.extend(keywords(*text, place));
+            let tag = format!("^{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}$");
+            set(
+                "oneOf",
+                json!([
+                    {"type": "object", "maxProperties": max, "propertyNames": {"type": "string", "pattern": tag},
+                     "additionalProperties": value},
+                    {"type": "null"},
+                ]),
+            );
+        }
         Rule::Languages(max) => {
             let tag = format!("{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}");
             let more = max.saturating_sub(1);
@@ -360,7 +377,14 @@ pub fn apply(doc: Document) -> Document {
         }
     }
     describe_event_streams(&mut value);
-    serde_json::from_value(value).unwrap_or(doc)
+    match serde_json::from_value(value) {
+        Ok(with_rules) => with_rules,
+        Err(e) => {
+            // A keyword utoipa cannot read back (tests/api/openapi.rs checks the rules are in).
+            log::error!("the spec's rules could not be written in: {e}");
+            doc
+        }
+    }
 }
 
 /// What each message of a Server-Sent Events response holds (OpenAPI 3.1 has the schema of

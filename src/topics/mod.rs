@@ -28,6 +28,10 @@ use crate::state::AppState;
 
 /// The single-field rules of topic writes, as the spec states them.
 pub const FIELD_RULES: &[FieldRule] = &[
+    field("CreateTopic", "names", NAMES),
+    field("UpdateTopic", "names", NAMES),
+    field("CreateTopic", "descriptions", DESCRIPTIONS),
+    field("UpdateTopic", "descriptions", DESCRIPTIONS),
     field("CreateTopic", "name", Rule::Title(MAX_NAME_CHARS)),
     field("UpdateTopic", "name", Rule::Title(MAX_NAME_CHARS)),
     field("CreateTopic", "slug", Rule::Slug),
@@ -44,6 +48,10 @@ pub const FIELD_RULES: &[FieldRule] = &[
     ),
 ];
 
+/// The rules of `names` and `descriptions`: each text as `name` or `description`.
+const NAMES: Rule = Rule::ByLanguage(names::MAX_LANGUAGES, &Rule::Title(MAX_NAME_CHARS));
+const DESCRIPTIONS: Rule =
+    Rule::ByLanguage(names::MAX_LANGUAGES, &Rule::Text(MAX_DESCRIPTION_CHARS));
 pub const MAX_NAME_CHARS: usize = 100;
 pub const MAX_DESCRIPTION_CHARS: usize = 2000;
 /// The most topics one list returns.

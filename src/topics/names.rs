@@ -13,7 +13,7 @@ pub const MAX_LANGUAGES: usize = 50;
 pub type ByLanguage = BTreeMap<String, String>;
 
 /// Checks texts by language as `field` (`names`, `descriptions`): canonical tags, each text by
-/// `check`, at most `MAX_LANGUAGES`; empty texts are dropped. The stored JSON.
+/// `check`, at most `MAX_LANGUAGES`; texts `check` makes empty are dropped. The stored JSON.
 pub fn parse(
     errors: &mut Errors,
     field: &str,
@@ -28,11 +28,12 @@ pub fn parse(
         let Some(tag) = errors.check(&format!("{field}.{tag}"), language_tag(&tag)) else {
             continue;
         };
-        if text.trim().is_empty() {
-            continue;
-        }
-        if let Some(text) = errors.check(&format!("{field}.{tag}"), check(&text)) {
-            out.insert(tag, text);
+        // An empty description (which the rule allows) is none.
+        match errors.check(&format!("{field}.{tag}"), check(&text)) {
+            Some(text) if !text.is_empty() => {
+                out.insert(tag, text);
+            }
+            _ => {}
         }
     }
     serde_json::to_string(&out).ok()

@@ -21,6 +21,28 @@ fn the_committed_spec_matches_the_code() {
     );
 }
 
+/// The field and parameter rules reach the spec (the spec is the document with the rules
+/// written in; a rule utoipa cannot read back would leave every rule out).
+#[test]
+fn the_rules_the_server_enforces_are_in_the_spec() {
+    let spec = generated();
+    let schemas = &spec["components"]["schemas"];
+    for (schema, field, keyword) in [
+        ("CreateTopic", "name", "pattern"),
+        ("CreateArticle", "title", "maxLength"),
+        ("CreateTopic", "names", "oneOf"),
+    ] {
+        assert!(
+            schemas[schema]["properties"][field].get(keyword).is_some(),
+            "{schema}.{field} has no {keyword}"
+        );
+    }
+    assert_eq!(
+        schemas["CreateTopic"]["properties"]["names"]["oneOf"][0]["maxProperties"],
+        50
+    );
+}
+
 #[test]
 fn every_operation_is_documented() {
     let spec = generated();
