@@ -254,7 +254,9 @@ fn cache_key(req: &ServiceRequest, table: &RouteTable) -> Option<String> {
         }
     }
     if follows_accept_language(req, table) {
-        if let Some(preference) = crate::articles::feed::accept_language(req.headers()) {
+        if let Some(preference) =
+            crate::articles::translations::Preference::of_headers(req.headers())
+        {
             // Not a parameter name any operation has.
             query.append_pair("~accept-language", &preference.canonical());
         }

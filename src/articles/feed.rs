@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header;
 use actix_web::{get, web, HttpRequest};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
@@ -229,10 +228,8 @@ impl Listing {
                 .language
                 .map(|l| language_tag(&l).map_err(|e| ApiError::invalid("language", e)))
                 .transpose()?,
-            prefer: query
-                .prefer_language
-                .map(|p| Preference::parse(&p).map_err(|e| ApiError::invalid("prefer_language", e)))
-                .transpose()?,
+            // The handler's: it depends on the request's headers too.
+            prefer: None,
             after: time(query.published_after, "published_after")?,
             before: time(query.published_before, "published_before")?,
             q,
@@ -779,14 +776,6 @@ pub fn latest(
     summaries(conn, rows)
 }
 
-/// The preference of an anonymous reader's `Accept-Language`.
-pub fn accept_language(headers: &header::HeaderMap) -> Option<Preference> {
-    headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(Preference::from_accept_language)
-}
-
 /// A page of the public feed, written from the stored cards as they are: the JSON of an
 /// `ArticlePage`.
 fn card_page(cards: &[cards::Card], next_cursor: Option<String>) -> Result<String, ApiError> {
@@ -826,10 +815,14 @@ pub async fn list_articles(
     query: web::Query<ListArticlesQuery>,
     req: HttpRequest,
 ) -> Result<Tagged<cards::RawJson>, ApiError> {
-    let mut listing = Listing::parse(query.into_inner(), caller.0.as_ref())?;
-    if listing.prefer.is_none() && caller.0.is_none() {
-        listing.prefer = accept_language(req.headers());
-    }
+    let query = query.into_inner();
+    let prefer = Preference::of_read(
+        query.prefer_language.as_deref(),
+        req.headers(),
+        caller.0.is_none(),
+    )?;
+    let mut listing = Listing::parse(query, caller.0.as_ref())?;
+    listing.prefer = prefer;
     let (page, keys) = db::run(&state.pool, move |conn| {
         let resolved = resolve(conn, &listing)?;
         let mut keys = listing.keys(resolved);

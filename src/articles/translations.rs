@@ -268,6 +268,30 @@ impl Preference {
         Self::of_tags(weighted.into_iter().map(|(_, _, tag)| tag))
     }
 
+    /// The preference of a read: `prefer_language` when given (422 when it is no list of
+    /// tags), else, for an anonymous reader, their `Accept-Language`.
+    pub fn of_read(
+        raw: Option<&str>,
+        headers: &actix_web::http::header::HeaderMap,
+        anonymous: bool,
+    ) -> Result<Option<Self>, ApiError> {
+        match raw {
+            Some(raw) => Self::parse(raw)
+                .map(Some)
+                .map_err(|e| ApiError::invalid("prefer_language", e)),
+            None if anonymous => Ok(Self::of_headers(headers)),
+            None => Ok(None),
+        }
+    }
+
+    /// The preference a request's `Accept-Language` states.
+    pub fn of_headers(headers: &actix_web::http::header::HeaderMap) -> Option<Self> {
+        headers
+            .get(actix_web::http::header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Self::from_accept_language)
+    }
+
     /// The languages, best first.
     pub fn languages(&self) -> &[String] {
         &self.0

@@ -110,6 +110,11 @@ fn text_pattern(controls: &str) -> String {
     format!("^[^{controls}]*$")
 }
 
+/// A BCP 47 tag as `domain::language_tag` reads it, padded, unanchored.
+fn language_tag(pad: &str) -> String {
+    format!("{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}")
+}
+
 fn title_pattern() -> String {
     format!("^[^{BODY_CONTROLS}]*[^{INVISIBLE}][^{BODY_CONTROLS}]*$")
 }
@@ -146,17 +151,12 @@ fn keywords(rule: Rule, place: Place) -> Map<String, Value> {
             set("minLength", json!(1));
             set("pattern", json!("^(?:[0-9]+|[a-z0-9]+(?:-[a-z0-9]+)*)$"));
         }
-        Rule::Language => set(
-            "pattern",
-            json!(format!(
-                "^{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}$"
-            )),
-        ),
+        Rule::Language => set("pattern", json!(format!("^{}$", language_tag(pad)))),
         Rule::ByLanguage(max, text) => {
             let mut value = Map::new();
             value.insert("type".into(), json!("string"));
             value.extend(keywords(*text, place));
-            let tag = format!("^{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}$");
+            let tag = format!("^{}$", language_tag(pad));
             set(
                 "oneOf",
                 json!([
@@ -167,7 +167,7 @@ fn keywords(rule: Rule, place: Place) -> Map<String, Value> {
             );
         }
         Rule::Languages(max) => {
-            let tag = format!("{pad}[A-Za-z]{{2,3}}(?:-[A-Za-z0-9]{{1,8}})*{pad}");
+            let tag = language_tag(pad);
             let more = max.saturating_sub(1);
             set("pattern", json!(format!("^{tag}(?:,{tag}){{0,{more}}}$")));
         }

@@ -228,18 +228,11 @@ pub struct TopicReadQuery {
     pub prefer_language: Option<String>,
 }
 
-/// The language preference of a topic read: the parameter, else an anonymous reader's
-/// `Accept-Language`.
+/// The language preference of a topic read (topics are public: a reader is anonymous unless
+/// the request carries a token).
 fn preference(raw: Option<&str>, req: &HttpRequest) -> Result<Option<Preference>, ApiError> {
-    match raw {
-        Some(raw) => Preference::parse(raw)
-            .map(Some)
-            .map_err(|e| ApiError::invalid("prefer_language", e)),
-        None if !req.headers().contains_key(header::AUTHORIZATION) => {
-            Ok(crate::articles::feed::accept_language(req.headers()))
-        }
-        None => Ok(None),
-    }
+    let anonymous = !req.headers().contains_key(header::AUTHORIZATION);
+    Preference::of_read(raw, req.headers(), anonymous)
 }
 
 /// List topics
