@@ -81,6 +81,16 @@ fn bylines(conn: &mut DbConnection, which: Bylines, limit: i64) -> Result<Vec<Au
     Ok(query.load(conn)?)
 }
 
+/// The id of the user `key` names (by id or byline slug), if one does.
+pub fn find_id(conn: &mut DbConnection, key: &Key) -> QueryResult<Option<i32>> {
+    let query = users::table.select(users::id).into_boxed();
+    let query = match key {
+        Key::Id(id) => query.filter(users::id.eq(*id)),
+        Key::Slug(slug) => query.filter(users::slug.eq(slug.clone())),
+    };
+    query.first(conn).optional()
+}
+
 /// The keys of bylines as their list and pages show them (with their counts of articles).
 fn author_keys(authors: &[Author]) -> Keys {
     let mut out = Keys::of([keys::AUTHORS]);

@@ -305,6 +305,21 @@ pub fn path_config() -> web::PathConfig {
     })
 }
 
+/// The entity tags of a request's `If-Match` (`*` among them matches any); None without one.
+pub fn if_match(req: &actix_web::HttpRequest) -> Option<Vec<String>> {
+    req.headers()
+        .get(actix_web::http::header::IF_MATCH)
+        .map(|value| {
+            value
+                .to_str()
+                .unwrap_or("")
+                .split(',')
+                .map(|tag| tag.trim().to_owned())
+                .filter(|tag| !tag.is_empty())
+                .collect()
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -15,6 +15,8 @@
 //! | `search` | search results | any public article changes |
 //! | `topics`, `authors` | the topic or author lists and pages (they count articles) | articles enter or leave, topics or profiles change |
 //! | `sync` | a delta-sync page | any public change |
+//! | `front-{slug}` | that front, resolved | the front is written or deleted, or a photo it shows in place of a cover changes |
+//! | `fronts` | the list of fronts | a front is written or deleted |
 //! | `media-{name}` | a file of that photo (`/media/{file}`) | the photo is deleted (purged downstream even when no public article showed it) |
 
 use std::collections::BTreeSet;
@@ -52,12 +54,18 @@ pub fn media(name: &str) -> String {
     format!("media-{name}")
 }
 
+/// A front, by its slug (its name in every URL, and never changed).
+pub fn front(slug: &str) -> String {
+    format!("front-{slug}")
+}
+
 pub const LIST: &str = "list";
 pub const FEED: &str = "feed";
 pub const SEARCH: &str = "search";
 pub const TOPICS: &str = "topics";
 pub const AUTHORS: &str = "authors";
 pub const SYNC: &str = "sync";
+pub const FRONTS: &str = "fronts";
 
 pub fn list_topic(id: i32) -> String {
     format!("list-topic-{id}")
@@ -78,7 +86,10 @@ pub fn feed_topic(id: i32) -> String {
 /// Whether a response with this key changes when a scheduled time comes (an article enters
 /// lists then, before its event is recorded).
 pub fn follows_the_clock(key: &str) -> bool {
-    key.starts_with(LIST) || key.starts_with(FEED) || [SEARCH, TOPICS, AUTHORS, SYNC].contains(&key)
+    key.starts_with(LIST)
+        || key.starts_with(FEED)
+        || key.starts_with("front-")
+        || [SEARCH, TOPICS, AUTHORS, SYNC].contains(&key)
 }
 
 /// The keys of one response, or of one change.

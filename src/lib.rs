@@ -15,6 +15,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod fronts;
 pub mod health;
 pub mod http_cache;
 pub mod keys;

@@ -1,6 +1,7 @@
 //! `newsroom seed-demo`: a realistic demo newsroom. A topic tree, about fifty published
 //! articles in English and Russian with bylines and related links, an editor and an author
-//! (with random passwords printed once), and a Central Asia report with ten related headlines.
+//! (with random passwords printed once), a Central Asia report with ten related headlines, and
+//! the fronts `home` (that report, its headlines, then all news) and `central-asia`.
 
 use chrono::Duration;
 use diesel::prelude::*;
@@ -15,6 +16,7 @@ use crate::db::schema::{related_links, topics};
 use crate::db::{self, DbConnection};
 use crate::domain::{Email, Password, Role, Slug};
 use crate::error::ApiError;
+use crate::fronts::{self, Fill, FrontItem, PutFront, RefInput, Section};
 use crate::users::{self, NewUser, UserRow};
 
 const EDITOR_EMAIL: &str = "editor@newsroom.example";
@@ -175,6 +177,61 @@ fn demo_user(
     Ok((users::create(tx, new, hash)?, password))
 }
 
+/// The fronts of the demo: `home` as the page we model shows it (the Central Asia report, its
+/// ten related headlines, then all news), and the `central-asia` section front.
+fn demo_fronts(tx: &mut Tx, article_ids: &[i32]) -> Result<(), ApiError> {
+    let section = |key: &str, title: &str, max_items: i64, items: Vec<i32>, fill| Section {
+        key: key.to_owned(),
+        title: title.to_owned(),
+        max_items,
+        items: items
+            .into_iter()
+            .map(|article_id| FrontItem {
+                article_id,
+                headline: None,
+                summary: None,
+                image: None,
+                kicker: None,
+                pinned_until: None,
+            })
+            .collect(),
+        fill,
+    };
+    let related: Vec<i32> = LEAD_RELATED.iter().map(|(i, _)| article_ids[*i]).collect();
+    let home = PutFront {
+        title: "Home".into(),
+        sections: vec![
+            section("lead", "Top story", 1, vec![article_ids[LEAD]], None),
+            section("related", "Related", 10, related, None),
+            section(
+                "all-news",
+                "All news",
+                20,
+                Vec::new(),
+                Some(Fill::default()),
+            ),
+        ],
+        version: None,
+    };
+    fronts::seed(tx, "home", home)?;
+    let central_asia = PutFront {
+        title: "Central Asia".into(),
+        sections: vec![section(
+            "central-asia",
+            "Central Asia",
+            20,
+            Vec::new(),
+            Some(Fill {
+                topic: Some(RefInput::Slug("central-asia".into())),
+                ..Fill::default()
+            }),
+        )],
+        version: None,
+    };
+    fronts::seed(tx, "central-asia", central_asia)?;
+    Ok(())
+}
+
 /// Seeds the demo; refuses (409) when it has been seeded before.
 pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
     if UserRow::find_by_email(conn, EDITOR_EMAIL)?.is_some() {
@@ -290,8 +347,10 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
         for row in &made {
             tx.links_changed(&ArticleState::of(row, now));
         }
+        demo_fronts(tx, &article_ids)?;
         Ok(format!(
-            "seeded {} topics, {} articles and {links} related links\n\
+            "seeded {} topics, {} articles, {links} related links and the fronts home and \
+             central-asia\n\
              editor: {EDITOR_EMAIL} password: {editor_password}\n\
              author: {AUTHOR_EMAIL} password: {author_password}\n\
              the Central Asia report: /api/v1/articles/{}",

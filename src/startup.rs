@@ -26,8 +26,8 @@ use crate::error::ApiError;
 use crate::route_table::RouteTable;
 use crate::state::{AppState, REQUEST_ID};
 use crate::{
-    articles, auth, authors, extract, health, http_cache, links, media, openapi, sync, syndication,
-    topics, users, webhooks,
+    articles, auth, authors, extract, fronts, health, http_cache, links, media, openapi, sync,
+    syndication, topics, users, webhooks,
 };
 
 /// Every API route. Registered with `service` through utoipa-actix-web, so each one is in the
@@ -70,6 +70,10 @@ fn routes(cfg: &mut ServiceConfig) {
                 // `/events/stream` before any template could take it.
                 .service(changes::stream::stream_events)
                 .service(changes::history::list_events)
+                .service(fronts::list_fronts)
+                .service(fronts::get_front)
+                .service(fronts::put_front)
+                .service(fronts::delete_front)
                 .service(links::list_related)
                 .service(links::create_link)
                 .service(links::replace_links)

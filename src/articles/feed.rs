@@ -14,14 +14,13 @@ use super::translations::Preference;
 use super::{cards, search};
 use super::{summaries, ArticleRow, ArticleSummary};
 use crate::auth::MaybeCaller;
-use crate::db::schema::{article_authors, article_cards, article_topics, articles, users};
+use crate::db::schema::{article_authors, article_cards, article_topics, articles};
 use crate::db::{self, DbConnection};
 use crate::domain::{language_tag, stored_time, Key, Role};
 use crate::error::ApiError;
 use crate::keys::{self, Keys, Tagged};
 use crate::pagination;
 use crate::state::AppState;
-use crate::topics::TopicRow;
 
 /// The longest search query, in characters.
 pub const MAX_QUERY_CHARS: usize = 200;
@@ -310,24 +309,17 @@ fn resolve(
     listing: &Listing,
 ) -> Result<(Option<i32>, Option<i32>), ApiError> {
     let topic = match &listing.topic {
-        Some(key) => match TopicRow::find(conn, key)? {
-            Some(t) => Some(t.id),
+        Some(key) => match crate::topics::find_id(conn, key)? {
+            Some(id) => Some(id),
             None => return Err(ApiError::invalid("topic", "no such topic")),
         },
         None => None,
     };
     let author = match &listing.author {
-        Some(key) => {
-            let query = users::table.select(users::id).into_boxed();
-            let query = match key {
-                Key::Id(id) => query.filter(users::id.eq(*id)),
-                Key::Slug(slug) => query.filter(users::slug.eq(slug.clone())),
-            };
-            match query.first::<i32>(conn).optional()? {
-                Some(id) => Some(id),
-                None => return Err(ApiError::invalid("author", "no such author")),
-            }
-        }
+        Some(key) => match crate::authors::find_id(conn, key)? {
+            Some(id) => Some(id),
+            None => return Err(ApiError::invalid("author", "no such author")),
+        },
         None => None,
     };
     Ok((topic, author))

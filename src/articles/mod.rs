@@ -254,15 +254,31 @@ impl CoverImage {
 
     /// The cover an article's columns describe, with its photo if it has one.
     fn of(row: &ArticleRow, photos: &HashMap<i32, crate::media::MediaRow>) -> Option<Self> {
-        let texts = |own: &Option<String>, photo: Option<&Option<String>>| {
-            own.clone().or_else(|| photo.cloned().flatten())
-        };
-        match (row.cover_media_id, &row.cover_image_url) {
+        Self::of_input(
+            &CoverImageInput {
+                url: row.cover_image_url.clone(),
+                media_id: row.cover_media_id,
+                alt: row.cover_image_alt.clone(),
+                caption: row.cover_image_caption.clone(),
+                credit: row.cover_image_credit.clone(),
+            },
+            photos,
+        )
+    }
+
+    /// A cover as written, with its photo if it has one (none if that photo is gone); texts
+    /// not given are the photo's.
+    pub fn of_input(
+        c: &CoverImageInput,
+        photos: &HashMap<i32, crate::media::MediaRow>,
+    ) -> Option<Self> {
+        let texts = |own: &Option<String>, photo: &Option<String>| own.clone().or(photo.clone());
+        match (c.media_id, &c.url) {
             (Some(id), _) => photos.get(&id).map(|photo| Self {
                 url: crate::media::file_url(&photo.original()),
-                alt: texts(&row.cover_image_alt, Some(&photo.alt)),
-                caption: texts(&row.cover_image_caption, Some(&photo.caption)),
-                credit: texts(&row.cover_image_credit, Some(&photo.credit)),
+                alt: texts(&c.alt, &photo.alt),
+                caption: texts(&c.caption, &photo.caption),
+                credit: texts(&c.credit, &photo.credit),
                 media_id: Some(id),
                 width: Some(photo.width),
                 height: Some(photo.height),
@@ -272,9 +288,9 @@ impl CoverImage {
             }),
             (None, Some(url)) => Some(Self {
                 url: url.clone(),
-                alt: row.cover_image_alt.clone(),
-                caption: row.cover_image_caption.clone(),
-                credit: row.cover_image_credit.clone(),
+                alt: c.alt.clone(),
+                caption: c.caption.clone(),
+                credit: c.credit.clone(),
                 media_id: None,
                 width: None,
                 height: None,

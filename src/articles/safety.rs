@@ -32,16 +32,10 @@ pub struct Expect {
 
 impl Expect {
     pub fn new(req: &HttpRequest, version: Option<i32>) -> Self {
-        let if_match = req.headers().get(header::IF_MATCH).map(|value| {
-            value
-                .to_str()
-                .unwrap_or("")
-                .split(',')
-                .map(|tag| tag.trim().to_owned())
-                .filter(|tag| !tag.is_empty())
-                .collect()
-        });
-        Self { if_match, version }
+        Self {
+            if_match: crate::extract::if_match(req),
+            version,
+        }
     }
 
     /// 412 when `If-Match` names another version; 409 (with the current version) when the

@@ -33,7 +33,7 @@ pub const MAX_TITLE_CHARS: usize = 300;
 /// `NEWSROOM_BODY_LIMIT`, however it is encoded.)
 pub const MAX_BODY_CHARS: usize = 500_000;
 const MAX_SUBTITLE_CHARS: usize = 300;
-const MAX_SUMMARY_CHARS: usize = 2000;
+pub(crate) const MAX_SUMMARY_CHARS: usize = 2000;
 const MAX_SHORT_TEXT_CHARS: usize = 300;
 const MAX_URL_CHARS: usize = 2000;
 const MAX_LINKED: usize = 20;
@@ -238,29 +238,34 @@ pub struct Draft {
     pub translation_group: Option<i32>,
 }
 
-/// A cover as written, checked: a photo of the library or a URL, never both.
-fn cover_image(errors: &mut Errors, c: CoverImageInput) -> Option<CoverImageInput> {
+/// A cover as written, checked: a photo of the library or a URL, never both. `field` names it
+/// in errors (`cover_image`, or a front item's `image`).
+pub(crate) fn check_cover(
+    errors: &mut Errors,
+    field: &str,
+    c: CoverImageInput,
+) -> Option<CoverImageInput> {
     // An empty `url` alone means no cover, as it always has.
     let blank = c.url.as_ref().is_some_and(|u| u.trim().is_empty());
     let given = c.url.filter(|u| !u.trim().is_empty());
     let url = match (given, c.media_id) {
         (None, None) if blank => return None,
         (Some(_), Some(_)) | (None, None) => {
-            errors.check::<()>(
-                "cover_image",
-                Err("must give either `url` or `media_id`".into()),
-            );
+            errors.check::<()>(field, Err("must give either `url` or `media_id`".into()));
             return None;
         }
-        (Some(u), None) => Some(url(errors, "cover_image.url", Some(u))?),
+        (Some(u), None) => Some(url(errors, &format!("{field}.url"), Some(u))?),
         (None, Some(_)) => None,
+    };
+    let text = |errors: &mut Errors, name: &str, value, max| {
+        optional_text(errors, &format!("{field}.{name}"), value, max)
     };
     Some(CoverImageInput {
         url,
         media_id: c.media_id,
-        alt: optional_text(errors, "cover_image.alt", c.alt, MAX_SHORT_TEXT_CHARS),
-        caption: optional_text(errors, "cover_image.caption", c.caption, MAX_SUMMARY_CHARS),
-        credit: optional_text(errors, "cover_image.credit", c.credit, MAX_SHORT_TEXT_CHARS),
+        alt: text(errors, "alt", c.alt, MAX_SHORT_TEXT_CHARS),
+        caption: text(errors, "caption", c.caption, MAX_SUMMARY_CHARS),
+        credit: text(errors, "credit", c.credit, MAX_SHORT_TEXT_CHARS),
     })
 }
 
@@ -338,7 +343,7 @@ pub fn apply(mut draft: Draft, req: UpdateArticle, html: &Sanitiser) -> Result<D
         draft.author_ids = ids;
     }
     if let Some(cover) = req.cover_image {
-        draft.cover_image = cover.and_then(|c| cover_image(&mut errors, c));
+        draft.cover_image = cover.and_then(|c| check_cover(&mut errors, "cover_image", c));
     }
     if let Some(source) = req.source {
         draft.source = optional_text(&mut errors, "source", source, MAX_SHORT_TEXT_CHARS);

@@ -57,10 +57,16 @@ pub enum EventType {
     /// A photo was deleted from the library (staff).
     #[serde(rename = "media.deleted")]
     MediaDeleted,
+    /// A front was written (`PUT`, the first included): its curation, its title or its fills.
+    #[serde(rename = "front.updated")]
+    FrontUpdated,
+    /// A front was deleted.
+    #[serde(rename = "front.deleted")]
+    FrontDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 16] = [
+    pub const ALL: [EventType; 18] = [
         EventType::ArticleCreated,
         EventType::ArticleUpdated,
         EventType::ArticleStatusChanged,
@@ -77,10 +83,12 @@ impl EventType {
         EventType::MediaCreated,
         EventType::MediaUpdated,
         EventType::MediaDeleted,
+        EventType::FrontUpdated,
+        EventType::FrontDeleted,
     ];
 
     /// The names of `ALL`, in its order.
-    pub const NAMES: [&'static str; 16] = [
+    pub const NAMES: [&'static str; 18] = [
         "article.created",
         "article.updated",
         "article.status_changed",
@@ -97,6 +105,8 @@ impl EventType {
         "media.created",
         "media.updated",
         "media.deleted",
+        "front.updated",
+        "front.deleted",
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -141,7 +151,7 @@ pub struct EventMedia {
     "seq": 1841, "type": "article.updated", "occurred_at": "2026-12-01T09:14:03.120000Z",
     "actor_id": 2,
     "article": {"id": 42, "slug": "border-treaty-signed", "status": "published", "language": "en"},
-    "topic": null, "author": null, "media": null, "changed": ["title", "summary"]
+    "topic": null, "author": null, "media": null, "front": null, "changed": ["title", "summary"]
 }))]
 pub struct Event {
     /// Strictly increasing in commit order: a reader that has seen N never later sees less.
@@ -158,6 +168,8 @@ pub struct Event {
     pub author: Option<EventRef>,
     /// For `media.*`: which photo of the library.
     pub media: Option<EventMedia>,
+    /// For `front.*`: which front.
+    pub front: Option<EventRef>,
     /// The fields that changed, for `article.updated`, `topic.updated` and `author.updated`.
     pub changed: Option<Vec<String>>,
 }
@@ -171,6 +183,7 @@ pub struct Pending {
     pub topic: Option<EventRef>,
     pub author: Option<EventRef>,
     pub media: Option<EventMedia>,
+    pub front: Option<EventRef>,
     pub changed: Option<Vec<String>>,
     pub public: bool,
     /// What it invalidates in public caches (public events only).
@@ -189,6 +202,7 @@ impl Pending {
             topic: None,
             author: None,
             media: None,
+            front: None,
             changed: None,
             public,
             keys: crate::keys::Keys::default(),
@@ -217,6 +231,8 @@ pub struct EventRow {
     pub public: bool,
     pub purge_keys: Option<String>,
     pub media_id: Option<i32>,
+    pub front_id: Option<i32>,
+    pub front_slug: Option<String>,
 }
 
 impl EventRow {
@@ -266,6 +282,7 @@ impl EventRow {
             topic: reference(self.topic_id, &self.topic_slug),
             author: reference(self.author_id, &self.author_slug),
             media: self.media_id.map(|id| EventMedia { id }),
+            front: reference(self.front_id, &self.front_slug),
             changed: self
                 .changed
                 .as_deref()
@@ -304,7 +321,11 @@ pub fn insert(
                 events::author_id.eq(event.author.as_ref().map(|a| a.id)),
                 events::author_slug.eq(event.author.as_ref().map(|a| a.slug.as_str())),
             ),
-            events::media_id.eq(event.media.as_ref().map(|m| m.id)),
+            (
+                events::media_id.eq(event.media.as_ref().map(|m| m.id)),
+                events::front_id.eq(event.front.as_ref().map(|f| f.id)),
+                events::front_slug.eq(event.front.as_ref().map(|f| f.slug.as_str())),
+            ),
             events::changed.eq(event
                 .changed
                 .as_ref()

@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{article_tombstones, articles, site_state};
+use crate::db::schema::{article_tombstones, articles, front_media, fronts, site_state};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::keys;
@@ -167,6 +167,16 @@ impl<'c> Tx<'c> {
         self.stamped.extend(articles);
     }
 
+    /// Records a front written (`FrontUpdated`) or deleted. `schedule`: whether the ends of
+    /// its pinned items changed, which the clock of public caches follows.
+    pub fn front(&mut self, kind: EventType, front: EventRef, schedule: bool) {
+        let mut event = Pending::new(kind, db::now(), true);
+        event.keys.add(keys::front(&front.slug)).add(keys::FRONTS);
+        event.front = Some(front);
+        self.pending.push(event);
+        self.schedule |= schedule;
+    }
+
     /// Records a change of photo `id` (files named `name`) of the library. The articles whose
     /// cover it is show it anew (their cards, delta sync); the event is public, with those
     /// articles' keys, when one of them is public, and for staff only otherwise. A deletion
@@ -187,9 +197,18 @@ impl<'c> Tx<'c> {
             .filter(|a| a.is_public(now))
             .map(|a| a.id)
             .collect();
-        let mut event = Pending::new(kind, now, !public.is_empty());
+        // Fronts that show it in place of a cover.
+        let fronts: Vec<String> = front_media::table
+            .inner_join(fronts::table)
+            .filter(front_media::media_id.eq(id))
+            .select(fronts::slug)
+            .load(self.conn)?;
+        let mut event = Pending::new(kind, now, !public.is_empty() || !fronts.is_empty());
         for article in public {
             event.keys.add(keys::article(article));
+        }
+        for front in fronts {
+            event.keys.add(keys::front(&front));
         }
         event.media = Some(events::EventMedia { id });
         if kind == EventType::MediaUpdated {

@@ -11,6 +11,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
+use diesel::sql_types::{Nullable, Timestamp};
 use diesel::{Connection, PgConnection};
 use tokio::sync::{broadcast, Notify};
 
@@ -18,7 +19,8 @@ use super::events::EventRow;
 use super::Committed;
 use crate::articles::stored;
 use crate::config::DatabaseUrl;
-use crate::db::schema::{articles, events, site_state};
+use crate::db::schema::{events, site_state};
+use crate::db::sql::{Statement, Value};
 use crate::db::{self, DbConnection, Pool};
 use crate::error::ApiError;
 
@@ -209,7 +211,10 @@ impl Watch {
                 return Ok(());
             };
             let full = rows.len() as i64 == PAGE;
-            let articles = rows.iter().any(|r| r.article_id.is_some());
+            // What may move the next scheduled time: articles, and fronts' pinned items.
+            let articles = rows
+                .iter()
+                .any(|r| r.article_id.is_some() || r.front_id.is_some());
             let gone: Vec<String> = rows
                 .iter()
                 .flat_map(|r| r.keys().map(str::to_owned))
@@ -242,16 +247,30 @@ impl Watch {
     }
 }
 
-/// The earliest scheduled publication still to come.
+/// The next time a public response may change by itself: the earliest scheduled publication
+/// still to come, or the earliest end of a front's pinned item: one statement (a revalidation
+/// costs at most this one, `http_cache`).
 fn next_scheduled(conn: &mut DbConnection) -> Result<Option<NaiveDateTime>, ApiError> {
+    #[derive(QueryableByName)]
+    struct Due {
+        #[diesel(sql_type = Nullable<Timestamp>)]
+        at: Option<NaiveDateTime>,
+    }
     let now = db::now();
-    let published: &'static str = stored::PUBLISHED;
-    Ok(articles::table
-        .filter(articles::status.eq(published))
-        .filter(articles::deleted_at.is_null())
-        .filter(articles::published_at.gt(now))
-        .select(diesel::dsl::min(articles::published_at))
-        .first(conn)?)
+    let mut statement = Statement::new(conn);
+    statement
+        .push(
+            "SELECT MIN(at) AS at FROM (SELECT MIN(published_at) AS at FROM articles \
+             WHERE deleted_at IS NULL AND status = ",
+        )
+        .bind(Value::Text(stored::PUBLISHED.into()))
+        .push(" AND published_at > ")
+        .bind(Value::Time(now))
+        .push(" UNION ALL SELECT MIN(pinned_until) AS at FROM front_pins WHERE pinned_until > ")
+        .bind(Value::Time(now))
+        .push(") AS due");
+    let due: Due = statement.get_result(conn)?;
+    Ok(due.at)
 }
 
 /// Announces a commit to the other processes (PostgreSQL delivers it when the transaction

@@ -3,6 +3,7 @@
 //! transaction is to be had from `changes::write` alone, which records its events.
 
 pub mod schema;
+pub mod sql;
 
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};

@@ -134,6 +134,35 @@ diesel::table! {
         public -> Bool,
         purge_keys -> Nullable<Text>,
         media_id -> Nullable<Int4>,
+        front_id -> Nullable<Int4>,
+        front_slug -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    front_media (front_id, media_id) {
+        front_id -> Int4,
+        media_id -> Int4,
+    }
+}
+
+diesel::table! {
+    front_pins (front_id, pinned_until) {
+        front_id -> Int4,
+        pinned_until -> Timestamp,
+    }
+}
+
+diesel::table! {
+    fronts (id) {
+        id -> Int4,
+        slug -> Text,
+        title -> Text,
+        sections -> Text,
+        version -> Int4,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        updated_by -> Nullable<Int4>,
     }
 }
 
@@ -309,6 +338,9 @@ diesel::joinable!(article_topics -> topics (topic_id));
 diesel::joinable!(articles -> topics (primary_topic_id));
 diesel::joinable!(articles -> translation_groups (translation_group));
 diesel::joinable!(articles -> users (created_by));
+diesel::joinable!(front_media -> fronts (front_id));
+diesel::joinable!(front_pins -> fronts (front_id));
+diesel::joinable!(fronts -> users (updated_by));
 diesel::joinable!(media -> users (uploaded_by));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(topic_heads -> topics (topic_id));
@@ -326,6 +358,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     article_topics,
     articles,
     events,
+    front_media,
+    front_pins,
+    fronts,
     login_failures,
     media,
     refresh_tokens,

@@ -52,6 +52,10 @@ pub enum Rule {
     Words(&'static [&'static str]),
     /// An integer no smaller than this.
     AtLeast(i64),
+    /// An integer from `.0` to `.1`.
+    Between(i64, i64),
+    /// A list of at most this many entries.
+    AtMostItems(usize),
     /// An http(s) URL of at most this many characters, with a host and without credentials.
     Endpoint(usize),
     /// A list of these words, from `.1` to `.2` entries.
@@ -212,6 +216,12 @@ fn keywords(rule: Rule, place: Place) -> Map<String, Value> {
             set("type", json!("integer"));
             set("minimum", json!(min));
         }
+        Rule::Between(min, max) => {
+            set("type", json!("integer"));
+            set("minimum", json!(min));
+            set("maximum", json!(max));
+        }
+        Rule::AtMostItems(max) => set("maxItems", json!(max)),
         Rule::Endpoint(max) => {
             set("maxLength", json!(max));
             let c = format!(r"\s{controls}");
@@ -247,6 +257,7 @@ fn keywords(rule: Rule, place: Place) -> Map<String, Value> {
 /// operation.
 const PARAMETER_RULES: &[(&str, Rule)] = &[
     ("key", Rule::Key),
+    ("slug", Rule::Slug),
     ("topic", Rule::Key),
     ("author", Rule::Key),
     ("parent", Rule::Key),
@@ -272,6 +283,7 @@ const PARAMETER_RULES: &[(&str, Rule)] = &[
 fn field_rules() -> impl Iterator<Item = &'static FieldRule> {
     [
         crate::articles::write::FIELD_RULES,
+        crate::fronts::FIELD_RULES,
         crate::media::FIELD_RULES,
         crate::topics::FIELD_RULES,
         crate::users::FIELD_RULES,

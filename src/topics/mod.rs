@@ -85,6 +85,11 @@ impl TopicRow {
     }
 }
 
+/// The id of the topic `key` names, if one does.
+pub fn find_id(conn: &mut DbConnection, key: &Key) -> Result<Option<i32>, ApiError> {
+    Ok(TopicRow::find(conn, key)?.map(|t| t.id))
+}
+
 /// A topic as articles name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema, Queryable)]
 #[schema(example = json!({"id": 3, "slug": "tajikistan", "name": "Tajikistan"}))]

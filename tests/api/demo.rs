@@ -93,4 +93,62 @@ async fn the_demo_answers_feeds_and_search(backend: Backend) {
     );
 }
 
-backend_tests!(the_demo_answers_feeds_and_search);
+/// The demo's home front is the page we model: the report, its ten related headlines (in
+/// the editor's order), then all news, none twice; the section front is its topic's feed.
+async fn the_demo_fronts_reproduce_the_page(backend: Backend) {
+    let app = spawn_app(backend).await;
+    newsroom::seed::demo(&mut app.conn()).unwrap();
+    let home: Value = app
+        .get("/api/v1/fronts/home", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let section = |front: &Value, n: usize| -> Vec<i64> {
+        front["sections"][n]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["id"].as_i64().unwrap())
+            .collect()
+    };
+    let lead = section(&home, 0);
+    assert_eq!(home["sections"][0]["items"][0]["slug"], SEED);
+    let related: Value = app
+        .get(&format!("/api/v1/articles/{SEED}/related?limit=10"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let curated: Vec<i64> = related["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["article"]["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(section(&home, 1), curated);
+    let all_news = section(&home, 2);
+    assert_eq!(all_news.len(), 20);
+    let mut every: Vec<i64> = [lead, curated, all_news].concat();
+    let count = every.len();
+    every.sort();
+    every.dedup();
+    assert_eq!(every.len(), count, "an article shown twice");
+    let asia: Value = app
+        .get("/api/v1/fronts/central-asia", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let in_topic = app
+        .ids_from("/api/v1/articles?topic=central-asia&limit=20", None, None)
+        .await;
+    assert_eq!(section(&asia, 0), in_topic[..20]);
+}
+
+const SEED: &str = "tajikistan-and-kyrgyzstan-sign-treaty-ending-decades-long-border-dispute";
+
+backend_tests!(
+    the_demo_answers_feeds_and_search,
+    the_demo_fronts_reproduce_the_page
+);

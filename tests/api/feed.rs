@@ -499,6 +499,68 @@ async fn a_page_costs_the_same_number_of_queries_at_any_size(backend: Backend) {
     );
 }
 
+/// A resolved front costs the same statements at any size: a section each of curated items
+/// (with overrides) and of each kind of fill, once small, once six sections of 40 items.
+async fn a_front_costs_the_same_number_of_queries_at_any_size(backend: Backend) {
+    let (app, key) = counted_demo(backend, 0).await;
+    let editor = app.user(Role::Editor).await;
+    let ids = app.all_ids("/api/v1/articles?limit=50", None).await;
+    let front = |per_section: usize| {
+        let sections: Vec<Value> = [
+            json!(null),
+            json!({}),
+            json!({"topic": "central-asia"}),
+            json!({"author": "malika-rahimova"}),
+            json!({"language": "ru"}),
+            json!({"topic": "central-asia", "author": "farrukh-nazarov", "language": "en"}),
+        ]
+        .into_iter()
+        .enumerate()
+        .map(|(n, fill)| {
+            let items: Vec<Value> = ids[n * 2..n * 2 + (per_section - 1).min(2)]
+                .iter()
+                .map(|id| json!({"article_id": id, "headline": "Front headline", "kicker": "K"}))
+                .collect();
+            let mut section = json!({"key": format!("s{n}"), "title": "S",
+                "max_items": per_section, "items": items});
+            if !fill.is_null() {
+                section["fill"] = fill;
+            }
+            section
+        })
+        .collect();
+        json!({"title": "Counted", "sections": sections})
+    };
+    let mut counts_of = Vec::new();
+    for (slug, per_section) in [("small", 2), ("large", 7)] {
+        let response = app
+            .send_json(
+                Method::PUT,
+                &format!("/api/v1/fronts/{slug}"),
+                Some(&editor.token),
+                &front(per_section),
+            )
+            .await;
+        assert_eq!(response.status(), 201);
+        let path = format!("/api/v1/fronts/{slug}");
+        let before = counts().lock().unwrap().get(&key).copied().unwrap_or(0);
+        let read: Value = app.get(&path, None).await.json().await.unwrap();
+        counts_of.push(counts().lock().unwrap().get(&key).copied().unwrap_or(0) - before);
+        let shown: usize = read["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["items"].as_array().unwrap().len())
+            .sum();
+        assert!(shown >= 5 * per_section - 5, "{slug}: {shown} items");
+    }
+    assert!(counts_of[0] > 0);
+    assert_eq!(
+        counts_of[0], counts_of[1],
+        "statements for a small and a large front"
+    );
+}
+
 /// With the response cache off, a revalidation of a tag still current runs at most one
 /// statement (the next scheduled time, when a write moved it), on every kind of public read.
 async fn without_the_cache_a_revalidation_reads_at_most_once(backend: Backend) {
@@ -511,6 +573,7 @@ async fn without_the_cache_a_revalidation_reads_at_most_once(backend: Backend) {
         "/api/v1/articles?topic=central-asia&limit=20".to_owned(),
         "/api/v1/articles?author=malika-rahimova".to_owned(),
         "/api/v1/topics".to_owned(),
+        "/api/v1/fronts/home".to_owned(),
         "/feeds/rss.xml".to_owned(),
     ] {
         let first = app.get(&path, None).await;
@@ -533,6 +596,7 @@ async fn without_the_cache_a_revalidation_reads_at_most_once(backend: Backend) {
 }
 
 backend_tests!(
+    a_front_costs_the_same_number_of_queries_at_any_size,
     without_the_cache_a_revalidation_reads_at_most_once,
     the_feed_is_newest_first_and_filtered,
     pages_never_skip_or_repeat,

@@ -37,6 +37,7 @@ mod errors;
 mod events;
 mod feed;
 mod feeds;
+mod fronts;
 mod hardening;
 mod heads;
 mod health;
