@@ -151,6 +151,33 @@ def login():
         return json.loads(res.read())["access_token"]
 
 
+def put_front(token, slug, paths):
+    """Writes the bench's front (issue #19): six sections, 40 items in all: a lead and a
+    related block curated (with overrides), then fills from the latest, two sections, an author
+    and a language."""
+    ids = paths["public_ids"]
+    curated = lambda first, n: [{"article_id": i, "headline": f"Front headline {i}"}
+                                for i in ids[first:first + n]]
+    sections = [
+        {"key": "lead", "title": "Top story", "max_items": 1, "items": curated(0, 1)},
+        {"key": "related", "title": "Related", "max_items": 10, "items": curated(1, 10)},
+        {"key": "latest", "title": "All news", "max_items": 9, "fill": {}},
+        {"key": "section-a", "title": "Section", "max_items": 5,
+         "fill": {"topic": paths["sections"][0]}},
+        {"key": "section-b", "title": "Section", "max_items": 5,
+         "fill": {"topic": paths["sections"][1]}},
+        {"key": "author", "title": "Columnist", "max_items": 10,
+         "fill": {"author": paths["authors"][0]}},
+    ]
+    body = json.dumps({"title": "Bench front", "sections": sections}).encode()
+    req = urllib.request.Request(BASE + f"/api/v1/fronts/{slug}", data=body, method="PUT",
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as res:
+        res.read()
+    return f"/api/v1/fronts/{slug}"
+
+
 def q(path, **params):
     return path + "?" + urllib.parse.urlencode(params)
 
@@ -380,6 +407,7 @@ def scenarios(paths, token, etag):
         ("article + related", "db",
          rotating([f"/api/v1/articles/{s}?include=related" for s in paths["slugs"]])),
         ("search q=", "db", rotating([q("/api/v1/articles", q=s) for s in paths["searches"]])),
+        ("front (6 sections, 40 items)", "db", rotating([paths["front"]])),
         ("repeated read (cache)", "cache", rotating([latest])),
         ("conditional read (304)", "cache", rotating([latest], {"If-None-Match": etag})),
         ("conditional read (304), no cache", "db",
@@ -414,6 +442,7 @@ def measure(url, articles, mode, only, connections, seconds, binary=None):
         else:
             paths = discover(articles)
             token = login()
+            paths["front"] = put_front(token, "bench-home", paths)
             etag = get("/api/v1/articles?limit=20")[1]["ETag"]
             listed = scenarios(paths, token, etag)
         for name_, needs, script, desk in listed:
@@ -511,6 +540,9 @@ def targets(results, backend, scale=1.0):
     if deep and first:
         ratio = deep["p50"] / first["p50"]
         checks.append(("deep page p50 <= 1.3x first page p50", ratio <= 1.3, f"{ratio:.2f}x"))
+    r = one("front (6 sections, 40 items)")
+    if r and backend == "sqlite":
+        checks.append(("front: >= 3,000/s", r["rps"] >= 3000, f"{r['rps']:.0f}/s"))
     r = one("search q=")
     if r:
         checks.append((f"search p99 < {50 / scale:.0f} ms", r["p99"] < 50 / scale,
