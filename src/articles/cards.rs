@@ -45,22 +45,55 @@ impl Card {
 
     /// Adds a field to the card's JSON object (first, before the stored ones).
     pub fn add_field(&mut self, name: &str, value: &impl Serialize) -> Result<(), ApiError> {
-        let mut json = String::with_capacity(self.json.len() + 128);
+        self.rewrite(&[(name, to_json(value)?)], &[])
+    }
+
+    /// Rewrites the card's JSON object: the fields `first` (name, JSON) before the stored ones,
+    /// and the stored fields named in `replaced` with those values instead. Without
+    /// replacements the stored JSON is copied as it is.
+    pub fn rewrite(
+        &mut self,
+        first: &[(&str, String)],
+        replaced: &[(&str, String)],
+    ) -> Result<(), ApiError> {
+        let extra: usize = first
+            .iter()
+            .chain(replaced)
+            .map(|(n, v)| n.len() + v.len() + 4)
+            .sum();
+        let mut json = String::with_capacity(self.json.len() + extra);
         json.push('{');
-        push_json(&mut json, &name)?;
-        json.push(':');
-        push_json(&mut json, value)?;
-        match self.json.strip_prefix('{') {
-            Some(rest) if rest.trim_start().starts_with('}') => json.push_str(rest),
-            Some(rest) => {
+        for (name, value) in first {
+            push_json(&mut json, name)?;
+            json.push(':');
+            json.push_str(value);
+            json.push(',');
+        }
+        if replaced.is_empty() {
+            match self.json.strip_prefix('{') {
+                Some(rest) => json.push_str(rest),
+                None => return Err(unreadable()),
+            }
+        } else {
+            // Borrowed, so that the values kept are copied, never parsed into trees.
+            let stored: std::collections::BTreeMap<&str, &serde_json::value::RawValue> =
+                serde_json::from_str(&self.json).map_err(|_| unreadable())?;
+            for (name, value) in stored {
+                push_json(&mut json, name)?;
+                json.push(':');
+                match replaced.iter().find(|(n, _)| *n == name) {
+                    Some((_, new)) => json.push_str(new),
+                    None => json.push_str(value.get()),
+                }
                 json.push(',');
-                json.push_str(rest);
             }
-            None => {
-                return Err(ApiError::Internal(
-                    "a stored card is not a JSON object".into(),
-                ))
-            }
+            json.pop();
+            json.push('}');
+        }
+        if json.ends_with(",}") {
+            // A stored card with no fields.
+            json.truncate(json.len() - 2);
+            json.push('}');
         }
         self.json = json;
         Ok(())
@@ -97,6 +130,10 @@ pub fn public(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Card>, ApiErro
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
+fn unreadable() -> ApiError {
+    ApiError::Internal("a stored card is not a JSON object".into())
+}
+
 /// A response body of JSON written by hand from stored cards (which are copied, not parsed).
 pub struct RawJson(pub String);
 
@@ -111,11 +148,15 @@ impl Responder for RawJson {
     }
 }
 
+/// `value` as JSON.
+pub fn to_json<T: Serialize + ?Sized>(value: &T) -> Result<String, ApiError> {
+    serde_json::to_string(value)
+        .map_err(|e| ApiError::internal(format!("cannot render a response: {e}")))
+}
+
 /// Appends `value` as JSON.
 pub fn push_json<T: Serialize + ?Sized>(out: &mut String, value: &T) -> Result<(), ApiError> {
-    let text = serde_json::to_string(value)
-        .map_err(|e| ApiError::internal(format!("cannot render a response: {e}")))?;
-    out.push_str(&text);
+    out.push_str(&to_json(value)?);
     Ok(())
 }
 

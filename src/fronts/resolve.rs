@@ -1,20 +1,20 @@
 //! The public read of a front: its sections resolved against what is public now, in a fixed
 //! number of statements whatever its size: the front, the cards of its curated articles (with
 //! their visibility, in the same statement), the photos of its image overrides, every
-//! section's fill candidates (one statement of limited subqueries), and the slugs its fills
-//! name. The cards are copied into the response as stored; only an item with overrides is
+//! section's fill candidates (ids only: one statement of limited subqueries), the cards of the
+//! candidates taken, and the slugs its fills name. The cards are copied into the response as stored; only an item with overrides is
 //! rewritten.
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{Integer, Nullable, Timestamp};
 use diesel::QueryableByName;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{fill_names, fill_view, Fill, FrontRow, StoredFill, StoredItem, StoredSection};
-use crate::articles::cards::{self, push_json, Card};
+use crate::articles::cards::{self, push_json, to_json, Card};
 use crate::articles::{ArticleSummary, CoverImage};
 use crate::db::sql::{Statement, Value};
 use crate::db::{self, DbConnection};
@@ -56,7 +56,7 @@ pub struct ResolvedItem {
     pub article: ArticleSummary,
 }
 
-/// A fill candidate: (section, article, feed time, card, card keys).
+/// A fill candidate: (section, article, feed time).
 #[derive(QueryableByName)]
 struct Candidate {
     #[diesel(sql_type = Integer)]
@@ -65,10 +65,6 @@ struct Candidate {
     id: i32,
     #[diesel(sql_type = Nullable<Timestamp>)]
     at: Option<NaiveDateTime>,
-    #[diesel(sql_type = Text)]
-    card: String,
-    #[diesel(sql_type = Text)]
-    keys: String,
 }
 
 /// The public body of front `row` at `now`, and its surrogate keys.
@@ -117,12 +113,34 @@ pub fn public(
     } else {
         crate::media::rows(conn, &photo_ids)?
     };
+    // Each section's fill: its candidates (ids only) taken in order, none shown before; then
+    // the cards of those taken, in one statement.
     let mut shown: HashSet<i32> = shown_curated
         .iter()
         .flatten()
         .map(|i| i.article_id)
         .collect();
     let mut candidates = fill_candidates(conn, &sections, &shown_curated, shown.len(), now)?;
+    let fills: Vec<Vec<i32>> = sections
+        .iter()
+        .zip(&shown_curated)
+        .enumerate()
+        .map(|(n, (section, on_show))| {
+            let need = slots(section.max_items).saturating_sub(on_show.len());
+            candidates
+                .remove(&n)
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|id| shown.insert(*id))
+                .take(need)
+                .collect()
+        })
+        .collect();
+    let filled: Vec<i32> = fills.iter().flatten().copied().collect();
+    let mut filled_cards: HashMap<i32, Card> = cards::public(conn, &filled)?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect();
     let names = fill_names(conn, &sections)?;
 
     let mut out = String::with_capacity(4096);
@@ -135,7 +153,9 @@ pub fn public(
     out.push_str(",\"updated_at\":");
     push_json(&mut out, &db::utc(row.updated_at))?;
     out.push_str(",\"sections\":[");
-    for (n, (section, on_show)) in sections.iter().zip(&shown_curated).enumerate() {
+    for (n, ((section, on_show), fill_ids)) in
+        sections.iter().zip(&shown_curated).zip(fills).enumerate()
+    {
         if n > 0 {
             out.push(',');
         }
@@ -164,20 +184,14 @@ pub fn public(
         }
         if let Some(fill) = &section.fill {
             fill_keys(fill, &mut keys);
-            for card in candidates.remove(&n).unwrap_or_default() {
-                if count >= slots(section.max_items) {
-                    break;
-                }
-                if !shown.insert(card.id) {
-                    continue;
-                }
-                if count > 0 {
-                    out.push(',');
-                }
-                card.add_keys(&mut keys);
-                out.push_str(&filled_json(card)?);
-                count += 1;
+        }
+        for card in fill_ids.iter().filter_map(|id| filled_cards.remove(id)) {
+            if count > 0 {
+                out.push(',');
             }
+            card.add_keys(&mut keys);
+            out.push_str(&filled_json(card)?);
+            count += 1;
         }
         out.push_str("]}");
     }
@@ -215,7 +229,7 @@ fn fill_candidates(
     shown_curated: &[Vec<&StoredItem>],
     curated: usize,
     now: NaiveDateTime,
-) -> Result<HashMap<usize, Vec<Card>>, ApiError> {
+) -> Result<HashMap<usize, Vec<i32>>, ApiError> {
     let mut statement = Statement::new(conn);
     let mut before = curated;
     let mut parts = 0;
@@ -237,12 +251,10 @@ fn fill_candidates(
     }
     let mut found: Vec<Candidate> = statement.load(conn)?;
     found.sort_by(|a, b| (a.section, b.at, b.id).cmp(&(b.section, a.at, a.id)));
-    let mut out: HashMap<usize, Vec<Card>> = HashMap::new();
+    let mut out: HashMap<usize, Vec<i32>> = HashMap::new();
     for c in found {
         if let Ok(section) = usize::try_from(c.section) {
-            out.entry(section)
-                .or_default()
-                .push(Card::new(c.id, c.card, c.keys));
+            out.entry(section).or_default().push(c.id);
         }
     }
     Ok(out)
@@ -263,8 +275,7 @@ fn candidates_of(
         (None, None) => "c.public_from",
     };
     statement.push(&format!(
-        "SELECT * FROM (SELECT {n} AS section, c.article_id AS id, {at} AS at, c.card AS card, \
-         c.keys AS keys FROM "
+        "SELECT * FROM (SELECT {n} AS section, c.article_id AS id, {at} AS at FROM "
     ));
     match (fill.topic, fill.author) {
         (Some(topic), author) => {
@@ -305,11 +316,16 @@ fn candidates_of(
 
 /// A filled item: the card as stored, with what says it was filled.
 fn filled_json(mut card: Card) -> Result<String, ApiError> {
-    card.add_field("pinned_until", &None::<DateTime<Utc>>)?;
-    card.add_field("kicker", &None::<String>)?;
-    card.add_field("curated", &false)?;
-    let id = card.id;
-    card.add_field("article_id", &id)?;
+    let id = card.id.to_string();
+    card.rewrite(
+        &[
+            ("article_id", id),
+            ("curated", "false".into()),
+            ("kicker", "null".into()),
+            ("pinned_until", "null".into()),
+        ],
+        &[],
+    )?;
     Ok(card.json)
 }
 
@@ -319,37 +335,29 @@ fn curated_json(
     item: &StoredItem,
     photos: &HashMap<i32, MediaRow>,
 ) -> Result<String, ApiError> {
-    let mut card = card.clone();
-    let image = item
+    let mut replaced = Vec::new();
+    if let Some(headline) = &item.headline {
+        replaced.push(("title", to_json(headline)?));
+    }
+    if let Some(summary) = &item.summary {
+        replaced.push(("summary", to_json(summary)?));
+    }
+    if let Some(image) = item
         .image
         .as_ref()
-        .and_then(|i| CoverImage::of_input(i, photos));
-    if item.headline.is_some() || item.summary.is_some() || image.is_some() {
-        let mut fields: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&card.json)
-                .map_err(|e| ApiError::internal(format!("a stored card is unreadable: {e}")))?;
-        let mut set = |name: &str, value: serde_json::Result<serde_json::Value>| {
-            value
-                .map(|v| {
-                    fields.insert(name.to_owned(), v);
-                })
-                .map_err(|e| ApiError::internal(format!("cannot render an override: {e}")))
-        };
-        if let Some(headline) = &item.headline {
-            set("title", serde_json::to_value(headline))?;
-        }
-        if let Some(summary) = &item.summary {
-            set("summary", serde_json::to_value(summary))?;
-        }
-        if let Some(image) = &image {
-            set("cover_image", serde_json::to_value(image))?;
-        }
-        card.json = serde_json::to_string(&fields)
-            .map_err(|e| ApiError::internal(format!("cannot render an item: {e}")))?;
+        .and_then(|i| CoverImage::of_input(i, photos))
+    {
+        replaced.push(("cover_image", to_json(&image)?));
     }
-    card.add_field("pinned_until", &item.pinned_until.map(db::utc))?;
-    card.add_field("kicker", &item.kicker)?;
-    card.add_field("curated", &true)?;
-    card.add_field("article_id", &item.article_id)?;
+    let mut card = card.clone();
+    card.rewrite(
+        &[
+            ("article_id", item.article_id.to_string()),
+            ("curated", "true".into()),
+            ("kicker", to_json(&item.kicker)?),
+            ("pinned_until", to_json(&item.pinned_until.map(db::utc))?),
+        ],
+        &replaced,
+    )?;
     Ok(card.json)
 }
