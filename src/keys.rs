@@ -17,6 +17,7 @@
 //! | `sync` | a delta-sync page | any public change |
 //! | `front-{slug}` | that front, resolved | the front is written or deleted, or a photo it shows in place of a cover changes |
 //! | `fronts` | the list of fronts | a front is written or deleted |
+//! | `breaking` | the breaking-news list | an article is marked or unmarked, enters or leaves the public |
 //! | `media-{name}` | a file of that photo (`/media/{file}`) | the photo is deleted (purged downstream even when no public article showed it) |
 
 use std::collections::BTreeSet;
@@ -66,6 +67,7 @@ pub const TOPICS: &str = "topics";
 pub const AUTHORS: &str = "authors";
 pub const SYNC: &str = "sync";
 pub const FRONTS: &str = "fronts";
+pub const BREAKING: &str = "breaking";
 
 pub fn list_topic(id: i32) -> String {
     format!("list-topic-{id}")
@@ -89,7 +91,7 @@ pub fn follows_the_clock(key: &str) -> bool {
     key.starts_with(LIST)
         || key.starts_with(FEED)
         || key.starts_with("front-")
-        || [SEARCH, TOPICS, AUTHORS, SYNC].contains(&key)
+        || [SEARCH, TOPICS, AUTHORS, SYNC, BREAKING].contains(&key)
 }
 
 /// The keys of one response, or of one change.

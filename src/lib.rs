@@ -20,6 +20,7 @@ pub mod health;
 pub mod http_cache;
 pub mod keys;
 pub mod links;
+pub mod live;
 pub mod logging;
 pub mod media;
 pub mod openapi;

@@ -306,6 +306,9 @@ pub fn demo(conn: &mut DbConnection) -> Result<String, ApiError> {
                 status: Some(Status::Published),
                 published_at: Some(db::utc(published_at)),
                 translation_of: None,
+                format: None,
+                breaking: None,
+                breaking_until: None,
             };
             made.push(write::create(tx, &as_editor, request, &html)?);
         }

@@ -26,8 +26,8 @@ use crate::error::ApiError;
 use crate::route_table::RouteTable;
 use crate::state::{AppState, REQUEST_ID};
 use crate::{
-    articles, auth, authors, extract, fronts, health, http_cache, links, media, openapi, sync,
-    syndication, topics, users, webhooks,
+    articles, auth, authors, extract, fronts, health, http_cache, links, live, media, openapi,
+    sync, syndication, topics, users, webhooks,
 };
 
 /// Every API route. Registered with `service` through utoipa-actix-web, so each one is in the
@@ -70,6 +70,13 @@ fn routes(cfg: &mut ServiceConfig) {
                 // `/events/stream` before any template could take it.
                 .service(changes::stream::stream_events)
                 .service(changes::history::list_events)
+                .service(live::breaking::list_breaking)
+                .service(live::entries::list_entries)
+                .service(live::entries::create_entry)
+                .service(live::entries::get_entry)
+                .service(live::entries::update_entry)
+                .service(live::entries::delete_entry)
+                .service(live::entries::list_entry_revisions)
                 .service(fronts::list_fronts)
                 .service(fronts::get_front)
                 .service(fronts::put_front)

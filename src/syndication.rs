@@ -128,6 +128,9 @@ pub struct JsonFeedItem {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub translations: Vec<JsonFeedTranslation>,
+    /// A live blog's state (an extension), for a live article.
+    #[serde(rename = "_live", default, skip_serializing_if = "Option::is_none")]
+    pub live: Option<crate::live::Live>,
 }
 
 /// A translation of a JSON Feed item (an extension: JSON Feed has none of its own).
@@ -451,6 +454,7 @@ fn json(meta: &Meta, items: Vec<FeedItem>) -> Result<String, ApiError> {
                         title: t.title,
                     })
                     .collect(),
+                live: a.live,
                 language: a.language,
                 title: a.title,
             }

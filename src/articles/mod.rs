@@ -126,6 +126,15 @@ pub struct ArticleRow {
     pub pending_live: bool,
     /// The translation group it belongs to, if any.
     pub translation_group: Option<i32>,
+    /// `standard` or `live` (`live::Format`).
+    pub format: String,
+    /// A live article's state (`live::LiveState`); null for a standard one.
+    pub live_state: Option<String>,
+    pub live_started_at: Option<NaiveDateTime>,
+    pub live_ended_at: Option<NaiveDateTime>,
+    /// When it was last marked breaking news, and until when it is.
+    pub breaking_at: Option<NaiveDateTime>,
+    pub breaking_until: Option<NaiveDateTime>,
 }
 
 impl ArticleRow {
@@ -331,7 +340,8 @@ pub struct Seo {
     "authors": [{"id": 2, "slug": "malika-rahimova", "name": "Malika Rahimova"}],
     "cover_image": null, "source": "Asia-Plus",
     "seo": {"title": null, "description": null, "canonical_url": null},
-        "word_count": 640, "reading_time_minutes": 4, "version": 3, "trashed_at": null
+        "word_count": 640, "reading_time_minutes": 4, "version": 3, "trashed_at": null,
+        "format": "standard", "live": null, "breaking_until": null
 }))]
 pub struct ArticleSummary {
     pub id: i32,
@@ -359,6 +369,14 @@ pub struct ArticleSummary {
     pub version: i32,
     /// When the article was moved to the trash; null unless it is there.
     pub trashed_at: Option<DateTime<Utc>>,
+    /// `live` for a live blog, whose story is told in entries (`/articles/{key}/entries`).
+    pub format: crate::live::Format,
+    /// A live blog's state: `live` while it is updated, `ended` after; null for a standard
+    /// article.
+    pub live: Option<crate::live::Live>,
+    /// Marked breaking news until this time (`GET /breaking` lists it until then); null if
+    /// not marked.
+    pub breaking_until: Option<DateTime<Utc>>,
     /// Only in search results (`q`): the title and a snippet with the matches marked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub highlight: Option<search::Highlight>,
@@ -432,6 +450,9 @@ pub fn summaries(
                 .primary_topic_id
                 .and_then(|p| topics.iter().find(|t| t.id == p).cloned());
             ArticleSummary {
+                format: crate::live::Format::of(&row.format),
+                live: crate::live::Live::of(&row),
+                breaking_until: row.breaking_until.map(db::utc),
                 status: Status::current(&row.status, row.published_at, now),
                 published_at: row.published_at.map(db::utc),
                 created_at: db::utc(row.created_at),

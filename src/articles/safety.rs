@@ -41,24 +41,25 @@ impl Expect {
     /// 412 when `If-Match` names another version; 409 (with the current version) when the
     /// body's `version` is stale.
     pub fn check(&self, row: &ArticleRow) -> Result<(), ApiError> {
+        self.check_version("article", row.version)
+    }
+
+    /// The same for `what` (an article, an entry) at `current`, tagged by its version.
+    pub fn check_version(&self, what: &str, current: i32) -> Result<(), ApiError> {
         if let Some(tags) = &self.if_match {
-            let current = row.etag();
-            if !tags.iter().any(|t| t == "*" || *t == current) {
+            let tag = super::etag_of(current);
+            if !tags.iter().any(|t| t == "*" || *t == tag) {
                 return Err(ApiError::PreconditionFailed(format!(
-                    "the article has changed: it is now at {current}"
+                    "the {what} has changed: it is now at {tag}"
                 )));
             }
         }
         match self.version {
-            Some(v) if v != row.version => Err(self.stale(row.version)),
+            Some(v) if v != current => Err(ApiError::Conflict(format!(
+                "the {what} is at version {current}; reload it and apply your change again"
+            ))),
             _ => Ok(()),
         }
-    }
-
-    fn stale(&self, current: i32) -> ApiError {
-        ApiError::Conflict(format!(
-            "the article is at version {current}; reload it and apply your change again"
-        ))
     }
 
     /// The error for a change that lost a race after its checks passed.

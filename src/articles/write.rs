@@ -24,6 +24,7 @@ use crate::domain::{
 };
 use crate::error::{ApiError, FieldError};
 use crate::extract::{nullable, Json};
+use crate::live::{Format, LiveInput, LiveState};
 use crate::openapi::rules::{field, FieldRule, Rule};
 use crate::state::AppState;
 use crate::topics::tree;
@@ -122,6 +123,12 @@ pub struct CreateArticle {
     /// editors and admins, or an author of both. At most one article per language in a group
     /// (409 naming the one there); an unknown or hidden article -> 422.
     pub translation_of: Option<i32>,
+    /// Default `standard`; `live` makes a live blog (its `live.state` starts `live`).
+    pub format: Option<Format>,
+    /// Editors and admins: marks it breaking news (`GET /breaking`) until `breaking_until`.
+    pub breaking: Option<bool>,
+    /// With `breaking`: until when, in the future (default 6 hours from now).
+    pub breaking_until: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -158,6 +165,17 @@ pub struct UpdateArticle {
     #[serde(default, deserialize_with = "nullable")]
     #[schema(value_type = Option<i32>)]
     pub translation_of: Option<Option<i32>>,
+    /// `live` makes it a live blog, `standard` a plain article again.
+    pub format: Option<Format>,
+    /// A live blog's state: `{"state": "ended"}` ends it, `{"state": "live"}` opens it again.
+    pub live: Option<LiveInput>,
+    /// Editors and admins: `true` marks it breaking news anew (until `breaking_until`, default
+    /// 6 hours from now), `false` ends that.
+    pub breaking: Option<bool>,
+    /// Until when it is breaking news (a time to come); null ends it.
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub breaking_until: Option<Option<DateTime<Utc>>>,
     /// The version this change was made against: a stale one -> 409, nothing changes.
     /// (`If-Match` with the article's `ETag` does the same with 412.)
     pub version: Option<i32>,
@@ -188,6 +206,9 @@ impl Draft {
                 "translation_of",
                 self.translation_group != after.translation_group,
             ),
+            ("format", self.format != after.format),
+            ("live", self.live_state != after.live_state),
+            ("breaking", self.breaking_until != after.breaking_until),
         ]
         .into_iter()
         .filter_map(|(field, changed)| changed.then_some(field))
@@ -213,6 +234,10 @@ impl From<CreateArticle> for UpdateArticle {
             status: Some(c.status.unwrap_or(Status::Draft)),
             published_at: Some(c.published_at),
             translation_of: c.translation_of.map(Some),
+            format: c.format,
+            live: None,
+            breaking: c.breaking,
+            breaking_until: c.breaking_until.map(Some),
             version: None,
         }
     }
@@ -236,6 +261,11 @@ pub struct Draft {
     pub status: Status,
     pub published_at: Option<NaiveDateTime>,
     pub translation_group: Option<i32>,
+    pub format: Format,
+    /// A live article's state; None for a standard one.
+    pub live_state: Option<LiveState>,
+    /// Breaking news until then.
+    pub breaking_until: Option<NaiveDateTime>,
 }
 
 /// A cover as written, checked: a photo of the library or a URL, never both. `field` names it
@@ -373,6 +403,14 @@ pub fn apply(mut draft: Draft, req: UpdateArticle, html: &Sanitiser) -> Result<D
         });
     }
     let now = db::now();
+    apply_live(&mut errors, &mut draft, req.format, req.live);
+    apply_breaking(
+        &mut errors,
+        &mut draft,
+        req.breaking,
+        req.breaking_until,
+        now,
+    );
     if let Some(status) = req.status {
         draft.status = status;
         match status {
@@ -396,6 +434,72 @@ pub fn apply(mut draft: Draft, req: UpdateArticle, html: &Sanitiser) -> Result<D
     }
     errors.finish()?;
     Ok(draft)
+}
+
+/// A change of format or live state: a live article starts live; only a live one has a state.
+fn apply_live(
+    errors: &mut Errors,
+    draft: &mut Draft,
+    format: Option<Format>,
+    live: Option<LiveInput>,
+) {
+    if let Some(format) = format {
+        draft.format = format;
+        draft.live_state = match format {
+            Format::Live => draft.live_state.or(Some(LiveState::Live)),
+            Format::Standard => None,
+        };
+    }
+    if let Some(live) = live {
+        if draft.format == Format::Live {
+            draft.live_state = Some(live.state);
+        } else {
+            errors.check::<()>(
+                "live",
+                Err("only a live article (`format: live`) has a live state".into()),
+            );
+        }
+    }
+}
+
+/// How long an article stays breaking news when no end is given.
+const BREAKING_HOURS: i64 = 6;
+
+/// A change of the breaking-news mark: `breaking` sets it anew (until `until`, or for six
+/// hours) or ends it; `until` alone moves its end.
+fn apply_breaking(
+    errors: &mut Errors,
+    draft: &mut Draft,
+    breaking: Option<bool>,
+    until: Option<Option<DateTime<Utc>>>,
+    now: NaiveDateTime,
+) {
+    let until = match until {
+        Some(Some(at)) => match stored_time("breaking_until", at) {
+            Ok(at) if at > now => Some(Some(at)),
+            Ok(_) => {
+                errors.check::<()>("breaking_until", Err("must be in the future".into()));
+                return;
+            }
+            Err(e) => {
+                errors.check::<()>("breaking_until", Err(e.message));
+                return;
+            }
+        },
+        other => other.map(|_| None),
+    };
+    match (breaking, until) {
+        (Some(false), _) => draft.breaking_until = None,
+        (Some(true), until) => {
+            draft.breaking_until = Some(
+                until
+                    .flatten()
+                    .unwrap_or(now + chrono::Duration::hours(BREAKING_HOURS)),
+            );
+        }
+        (None, Some(until)) => draft.breaking_until = until,
+        (None, None) => {}
+    }
 }
 
 /// 422 for ids in `ids` that `existing` does not hold, naming each by index.
@@ -528,6 +632,36 @@ fn choose_slug(
 
 /// Saves `draft` as article `existing` (or a new one) with topics, bylines, slug history and
 /// search document; returns the article's id. Runs inside the caller's transaction.
+/// The columns of an article's format, live state and breaking mark after `draft`.
+#[allow(clippy::type_complexity)]
+fn live_columns(
+    before: Option<&ArticleRow>,
+    draft: &Draft,
+    now: NaiveDateTime,
+) -> (
+    diesel::dsl::Eq<articles::format, &'static str>,
+    diesel::dsl::Eq<articles::live_state, Option<&'static str>>,
+    diesel::dsl::Eq<articles::live_started_at, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<articles::live_ended_at, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<articles::breaking_at, Option<NaiveDateTime>>,
+    diesel::dsl::Eq<articles::breaking_until, Option<NaiveDateTime>>,
+) {
+    let (started, ended) = crate::live::live_times(before, draft.live_state, now);
+    let marked = match (before.and_then(|r| r.breaking_until), draft.breaking_until) {
+        (_, None) => None,
+        (Some(was), Some(until)) if was == until => before.and_then(|r| r.breaking_at),
+        (_, Some(_)) => Some(now),
+    };
+    (
+        articles::format.eq(draft.format.as_str()),
+        articles::live_state.eq(draft.live_state.map(LiveState::as_str)),
+        articles::live_started_at.eq(started),
+        articles::live_ended_at.eq(ended),
+        articles::breaking_at.eq(marked),
+        articles::breaking_until.eq(draft.breaking_until),
+    )
+}
+
 fn save(
     conn: &mut DbConnection,
     draft: Draft,
@@ -582,6 +716,7 @@ fn save(
         articles::reading_time_minutes.eq(reading),
         articles::updated_at.eq(now),
         articles::translation_group.eq(draft.translation_group),
+        live_columns(existing, &draft, now),
     );
     let id = match existing {
         Some(row) => {
@@ -657,6 +792,7 @@ pub fn create(
     let mut draft = apply(Draft::default(), request, html)?;
     draft.body = crate::media::body::responsive_images(tx.conn(), &draft.body)?;
     check_workflow(caller, draft.status)?;
+    check_breaking(caller, None, draft.breaking_until)?;
     if draft.author_ids.is_empty() {
         draft.author_ids = vec![caller.id()];
     }
@@ -670,6 +806,20 @@ pub fn create(
     })?;
     tx.article(None, Some(&ArticleState::of(&row, tx.now())), &[]);
     Ok(row)
+}
+
+/// Marking breaking news (or moving or ending the mark) is for editors and admins.
+fn check_breaking(
+    caller: &Caller,
+    before: Option<NaiveDateTime>,
+    after: Option<NaiveDateTime>,
+) -> Result<(), ApiError> {
+    if caller.role < Role::Editor && before != after {
+        return Err(ApiError::Forbidden(
+            "marking breaking news is for editors".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Authors write drafts and submit them for review; publishing is for editors and admins.
@@ -789,6 +939,9 @@ fn current(conn: &mut DbConnection, row: &ArticleRow) -> Result<Draft, ApiError>
         },
         status: Status::current(&row.status, row.published_at, db::now()),
         published_at: row.published_at,
+        format: Format::of(&row.format),
+        live_state: row.live_state.as_deref().and_then(LiveState::of),
+        breaking_until: row.breaking_until,
     })
 }
 
@@ -867,6 +1020,7 @@ pub fn change(
     }
     check_bylines_kept(caller, &before, &draft)?;
     check_own_byline(caller, &draft)?;
+    check_breaking(caller, before.breaking_until, draft.breaking_until)?;
     draft.translation_group = super::translations::group_after(
         tx,
         caller,

@@ -63,10 +63,23 @@ pub enum EventType {
     /// A front was deleted.
     #[serde(rename = "front.deleted")]
     FrontDeleted,
+    /// An article became breaking news: marked while public, or made public while marked (for
+    /// push-notification relays).
+    #[serde(rename = "article.breaking")]
+    ArticleBreaking,
+    /// An entry was added to a live article; public while the article is.
+    #[serde(rename = "entry.created")]
+    EntryCreated,
+    /// An entry of a live article changed (`changed` names the fields).
+    #[serde(rename = "entry.updated")]
+    EntryUpdated,
+    /// An entry of a live article was deleted.
+    #[serde(rename = "entry.deleted")]
+    EntryDeleted,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 18] = [
+    pub const ALL: [EventType; 22] = [
         EventType::ArticleCreated,
         EventType::ArticleUpdated,
         EventType::ArticleStatusChanged,
@@ -85,10 +98,14 @@ impl EventType {
         EventType::MediaDeleted,
         EventType::FrontUpdated,
         EventType::FrontDeleted,
+        EventType::ArticleBreaking,
+        EventType::EntryCreated,
+        EventType::EntryUpdated,
+        EventType::EntryDeleted,
     ];
 
     /// The names of `ALL`, in its order.
-    pub const NAMES: [&'static str; 18] = [
+    pub const NAMES: [&'static str; 22] = [
         "article.created",
         "article.updated",
         "article.status_changed",
@@ -107,6 +124,10 @@ impl EventType {
         "media.deleted",
         "front.updated",
         "front.deleted",
+        "article.breaking",
+        "entry.created",
+        "entry.updated",
+        "entry.deleted",
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -145,13 +166,20 @@ pub struct EventMedia {
     pub id: i32,
 }
 
+/// An entry of a live article as an event names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"id": 311}))]
+pub struct EventEntry {
+    pub id: i32,
+}
+
 /// One entry of the event log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({
     "seq": 1841, "type": "article.updated", "occurred_at": "2026-12-01T09:14:03.120000Z",
     "actor_id": 2,
     "article": {"id": 42, "slug": "border-treaty-signed", "status": "published", "language": "en"},
-    "topic": null, "author": null, "media": null, "front": null, "changed": ["title", "summary"]
+    "topic": null, "author": null, "media": null, "front": null, "entry": null, "changed": ["title", "summary"]
 }))]
 pub struct Event {
     /// Strictly increasing in commit order: a reader that has seen N never later sees less.
@@ -170,6 +198,8 @@ pub struct Event {
     pub media: Option<EventMedia>,
     /// For `front.*`: which front.
     pub front: Option<EventRef>,
+    /// For `entry.*`: which entry of the live article.
+    pub entry: Option<EventEntry>,
     /// The fields that changed, for `article.updated`, `topic.updated` and `author.updated`.
     pub changed: Option<Vec<String>>,
 }
@@ -184,6 +214,7 @@ pub struct Pending {
     pub author: Option<EventRef>,
     pub media: Option<EventMedia>,
     pub front: Option<EventRef>,
+    pub entry: Option<EventEntry>,
     pub changed: Option<Vec<String>>,
     pub public: bool,
     /// What it invalidates in public caches (public events only).
@@ -203,6 +234,7 @@ impl Pending {
             author: None,
             media: None,
             front: None,
+            entry: None,
             changed: None,
             public,
             keys: crate::keys::Keys::default(),
@@ -233,6 +265,7 @@ pub struct EventRow {
     pub media_id: Option<i32>,
     pub front_id: Option<i32>,
     pub front_slug: Option<String>,
+    pub entry_id: Option<i32>,
 }
 
 impl EventRow {
@@ -283,6 +316,7 @@ impl EventRow {
             author: reference(self.author_id, &self.author_slug),
             media: self.media_id.map(|id| EventMedia { id }),
             front: reference(self.front_id, &self.front_slug),
+            entry: self.entry_id.map(|id| EventEntry { id }),
             changed: self
                 .changed
                 .as_deref()
@@ -325,6 +359,7 @@ pub fn insert(
                 events::media_id.eq(event.media.as_ref().map(|m| m.id)),
                 events::front_id.eq(event.front.as_ref().map(|f| f.id)),
                 events::front_slug.eq(event.front.as_ref().map(|f| f.slug.as_str())),
+                events::entry_id.eq(event.entry.as_ref().map(|e| e.id)),
             ),
             events::changed.eq(event
                 .changed
@@ -358,6 +393,8 @@ pub struct ArticleState {
     pub was_public: bool,
     /// Scheduled, and its `article.published` not yet recorded.
     pub pending_live: bool,
+    /// Breaking news until then.
+    pub breaking_until: Option<NaiveDateTime>,
 }
 
 impl ArticleState {
@@ -372,6 +409,7 @@ impl ArticleState {
             public: row.is_public(now),
             was_public: row.was_public,
             pending_live: row.pending_live,
+            breaking_until: row.breaking_until,
         }
     }
 
@@ -387,6 +425,11 @@ impl ArticleState {
     /// Public by its scheduled time, with the event of that moment still to record.
     pub fn due_unannounced(&self) -> bool {
         self.public && self.pending_live
+    }
+
+    /// Public and breaking news at `now`.
+    fn breaking_at(&self, now: NaiveDateTime) -> bool {
+        self.public && self.breaking_until.is_some_and(|until| now < until)
     }
 
     /// Scheduled for a time still to come (and not in the trash).
@@ -422,6 +465,11 @@ pub fn article_keys(
         return Ok(out);
     }
     out.add(keys::SEARCH).add(keys::SYNC);
+    let breaking = event.kind == EventType::ArticleBreaking
+        || event.changed.iter().flatten().any(|f| f == "breaking");
+    if breaking {
+        out.add(keys::BREAKING);
+    }
     let group: Option<Option<i32>> = articles::table
         .find(article.id)
         .select(articles::translation_group)
@@ -444,6 +492,7 @@ pub fn article_keys(
         _ => false,
     };
     if lists {
+        out.add(keys::BREAKING);
         out.add(keys::LIST)
             .add(keys::FEED)
             .add(keys::TOPICS)
@@ -535,6 +584,12 @@ pub fn article_change(
             }
         }
         (None, None) => {}
+    }
+    // Breaking news from now on: marked while public, or public while marked.
+    if let Some(a) = after.filter(|a| a.breaking_at(now)) {
+        if !before.is_some_and(|b| b.breaking_at(now)) {
+            out.push(event(EventType::ArticleBreaking, a, true));
+        }
     }
     out
 }

@@ -99,7 +99,10 @@ impl<'c> Tx<'c> {
         self.pending.extend(recorded);
         let scheduled =
             |s: Option<&ArticleState>| s.is_some_and(|s| s.scheduled() || s.pending_live);
-        self.schedule |= scheduled(known.as_ref()) || scheduled(after);
+        // The clock of public caches follows scheduled times and the ends of breaking news.
+        self.schedule |= scheduled(known.as_ref())
+            || scheduled(after)
+            || before.and_then(|b| b.breaking_until) != after.and_then(|a| a.breaking_until);
         match (before, after) {
             (_, Some(a)) => {
                 let was_public =
@@ -165,6 +168,18 @@ impl<'c> Tx<'c> {
         event.changed = Some(changed.iter().map(|f| (*f).to_owned()).collect());
         self.pending.push(event);
         self.stamped.extend(articles);
+    }
+
+    /// Records a change of entry `id` of live article `article` (`changed`: its fields, for an
+    /// update); public while the article is.
+    pub fn entry(&mut self, kind: EventType, article: &ArticleState, id: i32, changed: &[&str]) {
+        let mut event = events::article_event(kind, db::now(), article, article.public);
+        event.keys.add(keys::article(article.id));
+        event.entry = Some(events::EventEntry { id });
+        if kind == EventType::EntryUpdated {
+            event.changed = Some(changed.iter().map(|f| (*f).to_owned()).collect());
+        }
+        self.pending.push(event);
     }
 
     /// Records a front written (`FrontUpdated`) or deleted. `schedule`: whether the ends of

@@ -248,7 +248,7 @@ impl Watch {
 }
 
 /// The next time a public response may change by itself: the earliest scheduled publication
-/// still to come, or the earliest end of a front's pinned item: one statement (a revalidation
+/// still to come, end of a front's pinned item, or end of a breaking-news mark: one statement (a revalidation
 /// costs at most this one, `http_cache`).
 fn next_scheduled(conn: &mut DbConnection) -> Result<Option<NaiveDateTime>, ApiError> {
     #[derive(QueryableByName)]
@@ -267,6 +267,8 @@ fn next_scheduled(conn: &mut DbConnection) -> Result<Option<NaiveDateTime>, ApiE
         .push(" AND published_at > ")
         .bind(Value::Time(now))
         .push(" UNION ALL SELECT MIN(pinned_until) AS at FROM front_pins WHERE pinned_until > ")
+        .bind(Value::Time(now))
+        .push(" UNION ALL SELECT MIN(breaking_until) AS at FROM articles WHERE breaking_until > ")
         .bind(Value::Time(now))
         .push(") AS due");
     let due: Due = statement.get_result(conn)?;

@@ -111,6 +111,12 @@ diesel::table! {
         was_public -> Bool,
         cover_media_id -> Nullable<Int4>,
         translation_group -> Nullable<Int4>,
+        format -> Text,
+        live_state -> Nullable<Text>,
+        live_started_at -> Nullable<Timestamp>,
+        live_ended_at -> Nullable<Timestamp>,
+        breaking_at -> Nullable<Timestamp>,
+        breaking_until -> Nullable<Timestamp>,
     }
 }
 
@@ -136,6 +142,7 @@ diesel::table! {
         media_id -> Nullable<Int4>,
         front_id -> Nullable<Int4>,
         front_slug -> Nullable<Text>,
+        entry_id -> Nullable<Int4>,
     }
 }
 
@@ -163,6 +170,36 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         updated_by -> Nullable<Int4>,
+    }
+}
+
+diesel::table! {
+    live_entries (id) {
+        id -> Int4,
+        article_id -> Int4,
+        title -> Nullable<Text>,
+        body -> Text,
+        key_event -> Bool,
+        pinned -> Bool,
+        published_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        created_by -> Nullable<Int4>,
+        version -> Int4,
+    }
+}
+
+diesel::table! {
+    live_entry_revisions (entry_id, revision) {
+        entry_id -> Int4,
+        revision -> Int4,
+        title -> Nullable<Text>,
+        body -> Text,
+        key_event -> Bool,
+        pinned -> Bool,
+        published_at -> Timestamp,
+        changed_at -> Timestamp,
+        changed_by -> Nullable<Int4>,
     }
 }
 
@@ -341,6 +378,10 @@ diesel::joinable!(articles -> users (created_by));
 diesel::joinable!(front_media -> fronts (front_id));
 diesel::joinable!(front_pins -> fronts (front_id));
 diesel::joinable!(fronts -> users (updated_by));
+diesel::joinable!(live_entries -> articles (article_id));
+diesel::joinable!(live_entries -> users (created_by));
+diesel::joinable!(live_entry_revisions -> live_entries (entry_id));
+diesel::joinable!(live_entry_revisions -> users (changed_by));
 diesel::joinable!(media -> users (uploaded_by));
 diesel::joinable!(refresh_tokens -> users (user_id));
 diesel::joinable!(topic_heads -> topics (topic_id));
@@ -361,6 +402,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     front_media,
     front_pins,
     fronts,
+    live_entries,
+    live_entry_revisions,
     login_failures,
     media,
     refresh_tokens,

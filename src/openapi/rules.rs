@@ -284,6 +284,7 @@ fn field_rules() -> impl Iterator<Item = &'static FieldRule> {
     [
         crate::articles::write::FIELD_RULES,
         crate::fronts::FIELD_RULES,
+        crate::live::entries::FIELD_RULES,
         crate::media::FIELD_RULES,
         crate::topics::FIELD_RULES,
         crate::users::FIELD_RULES,

@@ -496,6 +496,36 @@ async fn changes_reach_the_cached_front(backend: Backend) {
         shown(&public(&app, "home").await),
         vec![vec![], vec![(fresh, false)]]
     );
+    // Another server process on the database: its cached front follows a write here at once.
+    let other = app.process();
+    let read_other = || async {
+        let response = app
+            .client
+            .get(format!("{}/api/v1/fronts/home", other.address))
+            .send()
+            .await
+            .unwrap();
+        let cache = response.headers()["x-cache"].to_str().unwrap().to_owned();
+        (cache, response.json::<Value>().await.unwrap())
+    };
+    read_other().await;
+    assert_eq!(read_other().await.0, "hit");
+    put_ok(
+        &app,
+        "home",
+        &editor.token,
+        json!({"title": "Home elsewhere", "sections": []}),
+        200,
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
+    while read_other().await.1["title"] != "Home elsewhere" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other process kept the old front"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     // The front rewritten.
     put_ok(
         &app,

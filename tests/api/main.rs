@@ -44,6 +44,7 @@ mod health;
 mod helpers;
 mod keys;
 mod links;
+mod live;
 mod media;
 mod openapi;
 mod permissions;

@@ -1,0 +1,11 @@
+ALTER TABLE events DROP COLUMN entry_id;
+DROP TABLE live_entry_revisions;
+DROP TABLE live_entries;
+DROP INDEX articles_breaking_idx;
+ALTER TABLE articles DROP COLUMN breaking_until;
+ALTER TABLE articles DROP COLUMN breaking_at;
+ALTER TABLE articles DROP COLUMN live_ended_at;
+ALTER TABLE articles DROP COLUMN live_started_at;
+ALTER TABLE articles DROP COLUMN live_state;
+ALTER TABLE articles DROP COLUMN format;
+DELETE FROM article_cards;
