@@ -178,6 +178,31 @@ def put_front(token, slug, paths):
     return f"/api/v1/fronts/{slug}"
 
 
+LIVE_SLUG = "bench-live-blog"
+LIVE_ENTRIES = 1000
+
+
+def send(method, path, token, body):
+    req = urllib.request.Request(BASE + path, data=json.dumps(body).encode(), method=method,
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(req, timeout=30) as res:
+        return json.loads(res.read())
+
+
+def live_blog(token):
+    """A published live article with 1,000 entries (issue #19), made once per dataset."""
+    if get(f"/api/v1/articles/{LIVE_SLUG}")[0] != 200:
+        send("POST", "/api/v1/articles", token,
+             {"title": "Bench live blog", "slug": LIVE_SLUG, "body": "<p>Live.</p>",
+              "format": "live", "status": "published"})
+        for n in range(LIVE_ENTRIES):
+            send("POST", f"/api/v1/articles/{LIVE_SLUG}/entries", token,
+                 {"body": f"<p>Update {n}: the count goes on in the capital.</p>",
+                  "title": f"Update {n}", "key_event": n % 10 == 0})
+    return f"/api/v1/articles/{LIVE_SLUG}/entries?limit=20"
+
+
 def q(path, **params):
     return path + "?" + urllib.parse.urlencode(params)
 
@@ -408,6 +433,7 @@ def scenarios(paths, token, etag):
          rotating([f"/api/v1/articles/{s}?include=related" for s in paths["slugs"]])),
         ("search q=", "db", rotating([q("/api/v1/articles", q=s) for s in paths["searches"]])),
         ("front (6 sections, 40 items)", "db", rotating([paths["front"]])),
+        ("live entries (1,000)", "db", rotating([paths["live"]])),
         ("repeated read (cache)", "cache", rotating([latest])),
         ("conditional read (304)", "cache", rotating([latest], {"If-None-Match": etag})),
         ("conditional read (304), no cache", "db",
@@ -443,6 +469,7 @@ def measure(url, articles, mode, only, connections, seconds, binary=None):
             paths = discover(articles)
             token = login()
             paths["front"] = put_front(token, "bench-home", paths)
+            paths["live"] = live_blog(token)
             etag = get("/api/v1/articles?limit=20")[1]["ETag"]
             listed = scenarios(paths, token, etag)
         for name_, needs, script, desk in listed:
@@ -543,6 +570,9 @@ def targets(results, backend, scale=1.0):
     r = one("front (6 sections, 40 items)")
     if r and backend == "sqlite":
         checks.append(("front: >= 3,000/s", r["rps"] >= 3000, f"{r['rps']:.0f}/s"))
+    r = one("live entries (1,000)")
+    if r and backend == "sqlite":
+        checks.append(("live entries: >= 5,000/s", r["rps"] >= 5000, f"{r['rps']:.0f}/s"))
     r = one("search q=")
     if r:
         checks.append((f"search p99 < {50 / scale:.0f} ms", r["p99"] < 50 / scale,
