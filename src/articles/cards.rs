@@ -18,6 +18,7 @@ use serde::Serialize;
 
 use super::{summaries, ArticleRow, Status};
 use crate::db::schema::{article_cards, articles};
+use crate::db::sql::{Statement, Value};
 use crate::db::{self, DbConnection};
 use crate::error::ApiError;
 use crate::keys::Keys;
@@ -114,18 +115,28 @@ pub fn public(conn: &mut DbConnection, ids: &[i32]) -> Result<Vec<Card>, ApiErro
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(i32, String, String)> = article_cards::table
-        .filter(article_cards::article_id.eq_any(ids))
-        .filter(article_cards::public_from.le(db::now()))
-        .select((
-            article_cards::article_id,
-            article_cards::card,
-            article_cards::keys,
-        ))
-        .load(conn)?;
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        article_id: i32,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        card: String,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        keys: String,
+    }
+    let mut statement = Statement::new();
+    statement
+        .push("SELECT article_id, card, keys FROM article_cards WHERE public_from <= ")
+        .bind(Value::Time(db::now()))
+        .push(" AND ")
+        .ids_in(conn, "article_id", ids);
+    let rows: Vec<Row> = statement.load(conn)?;
     let mut by_id: HashMap<i32, Card> = HashMap::with_capacity(rows.len());
-    for (id, json, keys) in rows {
-        by_id.insert(id, Card::new(id, json, keys));
+    for row in rows {
+        by_id.insert(
+            row.article_id,
+            Card::new(row.article_id, row.card, row.keys),
+        );
     }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }

@@ -257,7 +257,7 @@ fn next_scheduled(conn: &mut DbConnection) -> Result<Option<NaiveDateTime>, ApiE
         at: Option<NaiveDateTime>,
     }
     let now = db::now();
-    let mut statement = Statement::new(conn);
+    let mut statement = Statement::new();
     statement
         .push(
             "SELECT MIN(at) AS at FROM (SELECT MIN(published_at) AS at FROM articles \

@@ -230,7 +230,7 @@ fn fill_candidates(
     curated: usize,
     now: NaiveDateTime,
 ) -> Result<HashMap<usize, Vec<i32>>, ApiError> {
-    let mut statement = Statement::new(conn);
+    let mut statement = Statement::new();
     let mut before = curated;
     let mut parts = 0;
     for (n, (section, on_show)) in sections.iter().zip(shown_curated).enumerate() {
@@ -309,9 +309,10 @@ fn candidates_of(
             .push(" AND c.language = ")
             .bind(Value::Text(language.clone()));
     }
-    statement.push(&format!(
-        " ORDER BY {at} DESC, c.article_id DESC LIMIT {limit}) AS f{n}"
-    ));
+    statement
+        .push(&format!(" ORDER BY {at} DESC, c.article_id DESC LIMIT "))
+        .bind(Value::Int(i32::try_from(limit).unwrap_or(i32::MAX)))
+        .push(&format!(") AS f{n}"));
 }
 
 /// A filled item: the card as stored, with what says it was filled.
