@@ -146,7 +146,8 @@ pub struct EntriesQuery {
     pub key_events: Option<bool>,
     /// Only entries added after the entry of this id (the highest a poller has seen): a poll
     /// with nothing new is a tiny page, and a 304 to `If-None-Match`.
-    #[param(minimum = 0)]
+    #[param(minimum = 0, value_type = Option<i64>)]
+    #[serde(default, deserialize_with = "crate::extract::blank_as_none")]
     pub since: Option<i64>,
 }
 

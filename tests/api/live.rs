@@ -155,6 +155,16 @@ async fn since_polls_only_what_is_new(backend: Backend) {
     assert_eq!(changed.status(), 200);
     let new: Value = changed.json().await.unwrap();
     assert_eq!(ids(&new), [fourth, third]);
+    // An empty `since` is none; one that is no id is refused.
+    assert_eq!(
+        ids(&page(&app, &format!("{}?since=", entries_path(a)), None).await).len(),
+        4
+    );
+    assert_problem(
+        app.get(&format!("{}?since=x", entries_path(a)), None).await,
+        400,
+    )
+    .await;
     let all = page(&app, &format!("{}?since={first}", entries_path(a)), None).await;
     assert_eq!(ids(&all), [fourth, second, third]);
 }
